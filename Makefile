@@ -1,0 +1,39 @@
+# The two commands a learner needs: `make lab` and `make test`. Both create .venv when it is missing or
+# older than pyproject.toml, so a fresh clone needs nothing but Python 3.10-3.12 and git.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LAB_FLAGS := --notebook-dir=lessons --ServerApp.ip=127.0.0.1 \
+	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+PYTEST_ARGS ?=
+
+.PHONY: venv lab test test-fast student benchmarks clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "This course needs Python 3.10, 3.11 or 3.12 (TensorFlow wheels); found %d.%d. Set PYTHON=python3.11, e.g. make lab PYTHON=python3.11." % v)'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[lab,test]'
+	$(BIN)/python -m ncf_helpers.setup_lab
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(LAB_FLAGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Quick loop while editing helpers: skips notebook execution and the browser test.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+student: $(STAMP)
+	$(BIN)/python -m ncf_helpers.student lessons/ student/
+
+benchmarks: $(STAMP)
+	for b in classic models speed explorer notebooks; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,60 @@
+"""Shared plumbing for the benchmark scripts: data loading, atomic result files, machine description."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+sys.path.insert(0, str(REPO))
+
+
+def load_benchmark_data(name: str = "ml-latest-small"):
+    """ml-latest-small from ``$NCF_DATA_DIR`` (or the cache / a download); exits with a clear message if absent."""
+    from ncf_helpers.data import DataUnavailableError, load_movielens
+
+    try:
+        return load_movielens(name)
+    except DataUnavailableError as exc:
+        sys.exit(f"Benchmarks run on real data.\n{exc}\nSet NCF_DATA_DIR=../shared/datasets (or where your copy is).")
+
+
+def machine() -> str:
+    try:
+        import tensorflow as tf  # noqa: F401 - only for its version, if installed
+
+        tf_version = tf.__version__
+    except Exception:  # pragma: no cover
+        tf_version = "n/a"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
+        f"TensorFlow {tf_version}, {time.strftime('%Y-%m-%d')}"
+    )
+
+
+def write_result(name: str, markdown: str) -> Path:
+    """Write ``benchmarks/results/<name>.md`` atomically (temp file + rename) and return its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.md"
+    fd, tmp = tempfile.mkstemp(dir=RESULTS, prefix=f".{name}.", suffix=".md")
+    with os.fdopen(fd, "w") as f:
+        f.write(markdown.rstrip() + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def markdown_table(frame, floatfmt: str = ".3f") -> str:
+    """A pandas DataFrame as a GitHub markdown table (no tabulate dependency)."""
+    cols = [frame.index.name or ""] + [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for idx, row in frame.iterrows():
+        cells = [str(idx)]
+        for v in row:
+            cells.append(format(v, floatfmt) if isinstance(v, float) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

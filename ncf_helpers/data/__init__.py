@@ -1,0 +1,49 @@
+"""Data layer (lessons 01-02): MovieLens and synthetic data sets, implicit labels, splits, negatives.
+
+Imports only numpy and pandas (plus the standard library), so lessons that only need data start fast.
+"""
+
+from .dataset import Dataset, validate_ratings
+from .synthetic import make_synthetic, toy_matrix
+from .splits import (
+    Split,
+    leave_last_one_out,
+    random_split,
+    sample_negatives,
+    to_implicit,
+)
+from .movielens import DATASETS, DataUnavailableError, data_dir_candidates, load_movielens
+
+__all__ = [
+    "DATASETS",
+    "DataUnavailableError",
+    "Dataset",
+    "Split",
+    "data_dir_candidates",
+    "leave_last_one_out",
+    "load_dataset",
+    "load_movielens",
+    "make_synthetic",
+    "random_split",
+    "sample_negatives",
+    "to_implicit",
+    "toy_matrix",
+    "validate_ratings",
+]
+
+
+def load_dataset(name: str = "ml-latest-small", *, seed: int = 0, **kwargs) -> Dataset:
+    """Load a data set by the name the lessons' ``DATASET`` parameter uses.
+
+    ``"synthetic"`` -> :func:`make_synthetic` (offline, planted ground truth); ``"toy"`` -> :func:`toy_matrix`;
+    any MovieLens name (``"ml-latest-small"``, ``"ml-100k"``, ``"ml-1m"``) -> :func:`load_movielens`.
+    Introduced in lesson 01.
+    """
+    if name == "synthetic":
+        return make_synthetic(seed=seed, **kwargs)
+    if name == "toy":
+        return toy_matrix()
+    if name in DATASETS:
+        return load_movielens(name, **kwargs)
+    valid = ", ".join(["synthetic", "toy", *DATASETS])
+    raise ValueError(f"Unknown data set {name!r}. Choose one of: {valid}.")

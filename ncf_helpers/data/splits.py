@@ -1,0 +1,299 @@
+"""Implicit labels, train/test splits and negative sampling (lessons 02 and 04).
+
+The NCF paper's protocol (He et al. 2017): every user's most recent positive interaction is held out, and at
+evaluation time it is ranked among ``num_negatives`` (99) items the user never interacted with. The negatives
+are drawn once, when the split is made, and stored in the :class:`Split`, so every model in the course is
+scored against exactly the same candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dataset import Dataset
+
+
+def to_implicit(ratings: pd.DataFrame, threshold: float = 3.5) -> pd.DataFrame:
+    """The seed course's label rule: ``label = 1`` if ``rating >= threshold`` else ``0``.
+
+    Returns a copy of ``ratings`` with an ``int8`` column ``label``; all rows are kept (the low ratings are the
+    explicit negatives of the seed's 80/20 protocol). :func:`leave_last_one_out` uses only ``label == 1`` rows.
+    Introduced in lesson 01, where we also count what the threshold throws away.
+    """
+    if "rating" not in ratings.columns:
+        raise ValueError(f"to_implicit needs a 'rating' column; found {list(ratings.columns)}.")
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number of stars, got {threshold!r}.")
+    out = ratings.copy()
+    out["label"] = (out["rating"].to_numpy() >= threshold).astype(np.int8)
+    return out
+
+
+@dataclass
+class Split:
+    """A train/test split shared by every model (lesson 02).
+
+    Attributes
+    ----------
+    num_users, num_items : sizes of the ID tables.
+    train : DataFrame with ``user_idx, item_idx`` (+ ``rating, timestamp, label`` when known): what models
+        may learn from. For leave-one-out these are the positives only.
+    test : DataFrame of held-out rows (``user_idx, item_idx, ...``), one per test user for leave-one-out.
+    test_negatives : int ``[len(test), num_negatives]`` sampled negatives for each test row (leave-one-out),
+        never a positive of that user and without repeats in a row; ``None`` for a random split.
+    valid, valid_negatives : the same for the validation rows (second most recent positive) when requested.
+    protocol : ``"leave_last_one_out"`` or ``"random"``.
+    num_skipped_users : users with too few positives to hold one out (kept in ``train``, not evaluated).
+    """
+
+    num_users: int
+    num_items: int
+    train: pd.DataFrame
+    test: pd.DataFrame
+    test_negatives: np.ndarray | None = None
+    valid: pd.DataFrame | None = None
+    valid_negatives: np.ndarray | None = None
+    protocol: str = "leave_last_one_out"
+    num_skipped_users: int = 0
+    seed: int = 0
+    name: str = ""
+    _positive_keys: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def num_negatives(self) -> int:
+        return 0 if self.test_negatives is None else int(self.test_negatives.shape[1])
+
+    @property
+    def train_user_idx(self) -> np.ndarray:
+        """int ``[num_train]``."""
+        return self.train["user_idx"].to_numpy(np.int64)
+
+    @property
+    def train_item_idx(self) -> np.ndarray:
+        """int ``[num_train]``."""
+        return self.train["item_idx"].to_numpy(np.int64)
+
+    def positive_keys(self) -> np.ndarray:
+        """Sorted ``user_idx * num_items + item_idx`` of every known positive (train, valid and test)."""
+        if self._positive_keys is None:
+            frames = [f for f in (self.train, self.valid, self.test) if f is not None]
+            if "label" in self.train.columns:
+                frames = [f[f["label"] == 1] if "label" in f.columns else f for f in frames]
+            u = np.concatenate([f["user_idx"].to_numpy(np.int64) for f in frames])
+            i = np.concatenate([f["item_idx"].to_numpy(np.int64) for f in frames])
+            self._positive_keys = np.unique(u * self.num_items + i)
+        return self._positive_keys
+
+    def describe(self) -> str:
+        lines = [
+            f"Split of {self.name or 'data'} ({self.protocol}, seed {self.seed})",
+            f"  train rows   {len(self.train):>10,}",
+            f"  test rows    {len(self.test):>10,}",
+        ]
+        if self.valid is not None:
+            lines.append(f"  valid rows   {len(self.valid):>10,}")
+        if self.test_negatives is not None:
+            lines.append(f"  negatives    {self.num_negatives:>10,} sampled per test row, shared by every model")
+        if self.num_skipped_users:
+            lines.append(f"  skipped      {self.num_skipped_users:>10,} users with too few positives to hold one out")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"Split({self.protocol}, train={len(self.train):,}, test={len(self.test):,}, "
+            f"negatives={self.num_negatives}, skipped_users={self.num_skipped_users})"
+        )
+
+
+def _frame_and_sizes(data, num_users, num_items, threshold):
+    """Accept a Dataset or a DataFrame; return (frame, num_users, num_items, name)."""
+    name = ""
+    if hasattr(data, "ratings") and hasattr(data, "num_items"):
+        name = data.name
+        num_users = data.num_users if num_users is None else num_users
+        num_items = data.num_items if num_items is None else num_items
+        data = data.ratings
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"Expected a Dataset or a DataFrame of interactions, got {type(data).__name__}.")
+    missing = [c for c in ("user_idx", "item_idx") if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"The interactions need columns 'user_idx' and 'item_idx' (missing {missing}). "
+            "Use dataset.ratings from load_movielens()/make_synthetic(), which carry them."
+        )
+    if num_users is None or num_items is None:
+        raise ValueError("Pass num_users and num_items (the ID table sizes), e.g. num_users=ds.num_users.")
+    if threshold is not None:
+        data = to_implicit(data, threshold)
+    if len(data) == 0:
+        raise ValueError("There are no interactions to split: the table is empty.")
+    for col, size in (("user_idx", num_users), ("item_idx", num_items)):
+        v = data[col].to_numpy()
+        if v.min() < 0 or v.max() >= size:
+            raise ValueError(f"{col} must lie in [0, {size}); found values from {v.min()} to {v.max()}.")
+    return data, int(num_users), int(num_items), name
+
+
+def leave_last_one_out(
+    data,
+    num_negatives: int = 99,
+    seed: int = 0,
+    *,
+    num_users: int | None = None,
+    num_items: int | None = None,
+    threshold: float | None = None,
+    validation: bool = False,
+) -> Split:
+    """The NCF paper's split: each user's most recent positive is the test item (lesson 02).
+
+    Parameters
+    ----------
+    data : a :class:`Dataset` or a DataFrame with ``user_idx, item_idx, timestamp`` (and optionally ``label``:
+        then only ``label == 1`` rows are positives).
+    num_negatives : negatives sampled per test row (99 in the paper); ``0`` for none.
+    threshold : if given, apply :func:`to_implicit` first (e.g. ``3.5``, the seed course's rule).
+    validation : also hold out each user's second most recent positive as ``valid`` (with its own negatives),
+        for early stopping and per-epoch curves without touching the test item.
+
+    Ties in time are broken by ``item_idx`` (the larger one counts as later), so the split is deterministic.
+    Users with fewer than 2 positives (3 with ``validation``) keep their rows in ``train`` and are not
+    evaluated; their number is in ``split.num_skipped_users``.
+    """
+    df, num_users, num_items, name = _frame_and_sizes(data, num_users, num_items, threshold)
+    if "label" in df.columns:
+        df = df[df["label"] == 1]
+    if "timestamp" not in df.columns:
+        raise ValueError("leave_last_one_out needs a 'timestamp' column to know which interaction is the last one.")
+    if num_negatives < 0:
+        raise ValueError(f"num_negatives must be >= 0, got {num_negatives}.")
+    u = df["user_idx"].to_numpy(np.int64)
+    order = np.lexsort((df["item_idx"].to_numpy(), df["timestamp"].to_numpy(), u))
+    df = df.iloc[order].reset_index(drop=True)
+    u = u[order]
+    counts = np.bincount(u, minlength=num_users)
+    need = 3 if validation else 2
+    # position of each row from the end of its user's history: 0 = most recent
+    end = np.cumsum(counts)[u] - 1
+    from_end = end - np.arange(len(u))
+    eligible = counts[u] >= need
+    test_mask = eligible & (from_end == 0)
+    valid_mask = eligible & (from_end == 1) if validation else np.zeros(len(u), bool)
+    train = df[~(test_mask | valid_mask)].reset_index(drop=True)
+    test = df[test_mask].reset_index(drop=True)
+    valid = df[valid_mask].reset_index(drop=True) if validation else None
+    skipped = int(np.sum((counts > 0) & (counts < need)))
+    if len(test) == 0:
+        raise ValueError(
+            f"No user has {need} or more positive interactions, so nothing can be held out. "
+            "Lower the threshold or use a larger data set."
+        )
+    split = Split(num_users, num_items, train, test, valid=valid, protocol="leave_last_one_out",
+                  num_skipped_users=skipped, seed=seed, name=name)
+    if num_negatives:
+        rng = np.random.default_rng(seed)
+        keys = split.positive_keys()
+        split.test_negatives = sample_negatives(test["user_idx"].to_numpy(), num_negatives, num_items, keys, rng)
+        if validation:
+            split.valid_negatives = sample_negatives(valid["user_idx"].to_numpy(), num_negatives, num_items, keys, rng)
+    return split
+
+
+def random_split(
+    data,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    *,
+    num_users: int | None = None,
+    num_items: int | None = None,
+    threshold: float | None = None,
+) -> Split:
+    """A random split of rating rows (lesson 03's RMSE and the seed course's 80/20 protocol).
+
+    Keeps every column (``rating``, ``label`` if present). ``test_negatives`` is ``None``: evaluate it with
+    ``protocol="rating"`` (RMSE/MAE), ``"full"`` (precision/recall@K) or ``"labels"`` (accuracy, AUCs).
+    """
+    df, num_users, num_items, name = _frame_and_sizes(data, num_users, num_items, threshold)
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}.")
+    rng = np.random.default_rng(seed)
+    is_test = rng.random(len(df)) < test_fraction
+    if not is_test.any() or is_test.all():
+        raise ValueError(f"With {len(df)} rows and test_fraction={test_fraction} one side of the split is empty.")
+    return Split(num_users, num_items, df[~is_test].reset_index(drop=True), df[is_test].reset_index(drop=True),
+                 protocol="random", seed=seed, name=name)
+
+
+def sample_negatives(
+    user_idx: np.ndarray,
+    num_negatives: int,
+    num_items: int,
+    positive_keys: np.ndarray,
+    rng: np.random.Generator | int = 0,
+    *,
+    unique: bool = True,
+) -> np.ndarray:
+    """Sample items each user has not interacted with (lessons 02 and 04).
+
+    Parameters
+    ----------
+    user_idx : int ``[n]``; one row of negatives is drawn per entry (repeats allowed).
+    num_negatives : negatives per row.
+    num_items : items are drawn uniformly from ``[0, num_items)``.
+    positive_keys : sorted int array of ``user_idx * num_items + item_idx`` for every positive, which are never
+        drawn (``Split.positive_keys()`` gives it).
+    rng : a ``numpy.random.Generator`` or a seed.
+    unique : no item twice in one row (the evaluation lists); training negatives may use ``False``.
+
+    Returns int64 ``[n, num_negatives]``. Vectorized rejection sampling: draw, drop positives (and repeats),
+    redraw only the rows still short.
+    """
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    users = np.asarray(user_idx, dtype=np.int64).reshape(-1)
+    n, k = len(users), int(num_negatives)
+    if k < 0:
+        raise ValueError(f"num_negatives must be >= 0, got {k}.")
+    out = np.empty((n, k), dtype=np.int64)
+    if n == 0 or k == 0:
+        return out
+    positive_keys = np.asarray(positive_keys, dtype=np.int64)
+    # How many items each user may still receive.
+    starts = np.searchsorted(positive_keys, users * num_items)
+    stops = np.searchsorted(positive_keys, (users + 1) * num_items)
+    free = num_items - (stops - starts)
+    if unique and np.any(free < k):
+        bad = int(np.flatnonzero(free < k)[0])
+        raise ValueError(
+            f"user_idx {users[bad]} has only {free[bad]} items left to sample from but {k} negatives were asked for. "
+            "Use fewer negatives or a larger catalogue."
+        )
+    if np.any(free <= 0):
+        bad = int(np.flatnonzero(free <= 0)[0])
+        raise ValueError(f"user_idx {users[bad]} has interacted with every item: there is no negative to sample.")
+
+    todo = np.arange(n)
+    width = k + 8
+    while todo.size:
+        cand = rng.integers(0, num_items, size=(todo.size, width), dtype=np.int64)
+        keys = users[todo, None] * num_items + cand
+        pos = np.searchsorted(positive_keys, keys)
+        is_pos = positive_keys[np.minimum(pos, len(positive_keys) - 1)] == keys if len(positive_keys) else np.zeros_like(keys, bool)
+        ok = ~is_pos
+        if unique:
+            # keep the first occurrence of each item in a row
+            flat = (np.arange(todo.size)[:, None] * num_items + cand).reshape(-1)
+            first = np.zeros(flat.size, dtype=bool)
+            first[np.unique(flat, return_index=True)[1]] = True
+            ok &= first.reshape(cand.shape)
+        rank = np.cumsum(ok, axis=1)
+        done = rank[:, -1] >= k
+        rows = todo[done]
+        sel = ok[done] & (rank[done] <= k)
+        out[rows] = cand[done][sel].reshape(-1, k)
+        todo = todo[~done]
+        width = min(width * 2, max(4 * num_items, k + 8))
+    return out

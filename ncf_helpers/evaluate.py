@@ -1,0 +1,385 @@
+"""One evaluation entry point for every lesson, benchmark and widget (introduced in lesson 02).
+
+``evaluate(model, split, protocol=..., k=10)`` works for any object with ``score(user_idx, item_idx)``
+(and uses ``score_all(user_idx)`` when the model has one). Protocols:
+
+* ``"sampled"`` - the NCF paper's: each held-out item is ranked among the split's sampled negatives (99), the
+  same negatives for every model. HR@K, NDCG@K, MRR, AUC.
+* ``"full"`` - every item the user did not interact with in training is a candidate. HR@K, NDCG@K, MRR, AUC,
+  precision@K and recall@K (several relevant items per user for a random split).
+* ``"rating"`` - RMSE and MAE of predicted ratings on a random split's test rows.
+* ``"labels"`` - the seed course's protocol: accuracy, ROC-AUC and PR-AUC of ``label`` on the test rows.
+
+Ties: when the held-out item has the same score as ``e`` other candidates, it could land anywhere among them.
+We report the *expected* metric under a uniformly random tie-break, so a constant model scores exactly what
+random guessing would (HR@10 = 10/100 with 99 negatives), never a perfect 1.0.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .data.checks import check_k
+
+PROTOCOLS = ("sampled", "full", "rating", "labels")
+
+
+# ---------------------------------------------------------------------------------------------- rank maths
+def _prefix(values: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(values)])
+
+
+def metrics_from_counts(greater: np.ndarray, ties: np.ndarray, num_candidates, k: int) -> dict[str, np.ndarray]:
+    """Per-row metrics of one relevant item from how many candidates beat it and how many tie with it.
+
+    ``greater[r]`` other candidates score higher and ``ties[r]`` score the same; the item's 0-based rank is then
+    uniform on ``greater .. greater + ties``. ``num_candidates`` counts the item itself (100 = 1 + 99 negatives).
+    Returns float arrays ``hr, ndcg, rr, auc, rank`` (``rank`` = expected 0-based rank).
+
+    Worked example (no ties, 100 candidates): rank 2 (two items above) -> hr@10 = 1, ndcg@10 = 1/log2(2+2) = 0.5,
+    rr = 1/3, auc = (99 - 2) / 99.
+    """
+    g = np.asarray(greater, dtype=np.int64)
+    e = np.asarray(ties, dtype=np.int64)
+    n = np.broadcast_to(np.asarray(num_candidates, dtype=np.int64), g.shape)
+    top = int(n.max()) if n.size else 1
+    r = np.arange(top)
+    disc = _prefix(np.where(r < k, 1.0 / np.log2(r + 2.0), 0.0))
+    recip = _prefix(1.0 / (r + 1.0))
+    width = e + 1.0
+    hr = np.clip((k - g) / width, 0.0, 1.0)
+    ndcg = (disc[g + e + 1] - disc[g]) / width
+    rr = (recip[g + e + 1] - recip[g]) / width
+    others = np.maximum(n - 1, 1)
+    auc = (n - 1 - g - e / 2.0) / others
+    return {"hr": hr, "ndcg": ndcg, "rr": rr, "auc": auc, "rank": g + e / 2.0}
+
+
+def _count_beats(scores: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None):
+    """``greater, ties`` per row: candidates (where ``valid``) scoring above / equal to ``target`` (itself excluded
+    by the caller)."""
+    t = target[:, None]
+    gt = scores > t
+    eq = scores == t
+    if valid is not None:
+        gt &= valid
+        eq &= valid
+    return gt.sum(axis=1), eq.sum(axis=1)
+
+
+# ---------------------------------------------------------------------------------------------- result
+@dataclass
+class EvalResult:
+    """What :func:`evaluate` returns.
+
+    ``metrics`` maps names (``"hr@10"``, ``"ndcg@10"``, ``"mrr"``, ``"auc"``, ...) to floats averaged over
+    users; ``per_user`` has one row per evaluated user (``user_idx``, per-user metrics, ``num_train`` = the
+    user's training interactions, for breakdowns by activity); ``seconds`` is the wall time of the evaluation.
+    """
+
+    metrics: dict[str, float]
+    per_user: pd.DataFrame
+    protocol: str
+    k: int
+    num_negatives: int | None
+    seconds: float
+    model_name: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> float:
+        return self.metrics[key]
+
+    @property
+    def hr(self) -> float:
+        return self.metrics[f"hr@{self.k}"]
+
+    @property
+    def ndcg(self) -> float:
+        return self.metrics[f"ndcg@{self.k}"]
+
+    def row(self, name: str | None = None) -> dict:
+        """One table row: ``{"model": name, **metrics}``."""
+        return {"model": name or self.model_name, **self.metrics}
+
+    def by_activity(self, bins=(0, 10, 20, 50, 100, 200, np.inf), metric: str | None = None) -> pd.DataFrame:
+        """Mean per-user metric by bucket of training activity (lesson 02: users with little history do worst).
+
+        Returns a DataFrame ``bucket, users, <metric>`` with buckets like ``"20-49"``.
+        """
+        metric = metric or ("hr" if "hr" in self.per_user.columns else self.per_user.columns[-1])
+        edges = list(bins)
+        labels = [
+            f"{int(lo)}-{int(hi) - 1}" if np.isfinite(hi) else f"{int(lo)}+" for lo, hi in zip(edges[:-1], edges[1:])
+        ]
+        bucket = pd.cut(self.per_user["num_train"], edges, right=False, labels=labels)
+        out = self.per_user.groupby(bucket, observed=True)[metric].agg(["size", "mean"]).reset_index()
+        return out.rename(columns={"num_train": "bucket", "size": "users", "mean": metric})
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v:.4f}" for k, v in self.metrics.items())
+        neg = f", {self.num_negatives} negatives" if self.num_negatives else ""
+        return f"EvalResult({self.protocol}{neg}: {body}; {len(self.per_user)} users, {self.seconds:.2f}s)"
+
+
+# ---------------------------------------------------------------------------------------------- entry point
+def evaluate(
+    model,
+    split,
+    protocol: str = "sampled",
+    k: int = 10,
+    *,
+    which: str = "test",
+    num_negatives: int | None = None,
+    seed: int = 0,
+    max_rows_per_batch: int = 2_000_000,
+    name: str | None = None,
+) -> EvalResult:
+    """Score ``model`` on ``split`` with one of :data:`PROTOCOLS` (see the module docstring). Lesson 02.
+
+    Parameters
+    ----------
+    model : anything with ``score(user_idx, item_idx) -> float [n]``; ``score_all(user_idx) -> [n, num_items]``
+        is used for full ranking when present.
+    split : a :class:`ncf_helpers.data.Split`.
+    k : cut-off for HR@K, NDCG@K, precision@K, recall@K (positive int).
+    which : ``"test"`` or ``"valid"`` (the validation rows of a split made with ``validation=True``).
+    num_negatives : for ``"sampled"``, use only the first ``num_negatives`` of the stored negatives (lesson 06
+        shows HR@10 as this grows). Default: all of them.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; choose one of {PROTOCOLS}.")
+    k = check_k(k)
+    if which not in ("test", "valid"):
+        raise ValueError(f"which must be 'test' or 'valid', got {which!r}.")
+    rows = split.test if which == "test" else split.valid
+    negatives = split.test_negatives if which == "test" else split.valid_negatives
+    if rows is None or len(rows) == 0:
+        raise ValueError(
+            f"The split has no {which} rows to evaluate. Make it with leave_last_one_out(..., validation=True) "
+            "for 'valid', and check that users have at least two positives."
+        )
+    if not hasattr(model, "score"):
+        raise ValueError(f"{type(model).__name__} has no score(user_idx, item_idx) method; wrap it in a Recommender.")
+    start = time.perf_counter()
+    train_counts = np.bincount(split.train["user_idx"].to_numpy(np.int64), minlength=split.num_users)
+    if protocol == "sampled":
+        if negatives is None:
+            raise ValueError(
+                "This split has no sampled negatives (a random split, or num_negatives=0). Use protocol='full', "
+                "or make the split with leave_last_one_out(..., num_negatives=99)."
+            )
+        result = _sampled(model, rows, negatives, k, num_negatives)
+    elif protocol == "full":
+        result = _full(model, split, rows, k, max_rows_per_batch, seed)
+    elif protocol == "rating":
+        result = _rating(model, rows)
+    else:
+        result = _labels(model, rows)
+    metrics, per_user = result
+    per_user.insert(1, "num_train", train_counts[per_user["user_idx"].to_numpy(np.int64)])
+    return EvalResult(
+        metrics=metrics,
+        per_user=per_user,
+        protocol=protocol,
+        k=k,
+        num_negatives=(negatives.shape[1] if num_negatives is None else num_negatives) if protocol == "sampled" else None,
+        seconds=time.perf_counter() - start,
+        model_name=name or getattr(model, "name", type(model).__name__),
+    )
+
+
+def _checked_scores(model, u, i) -> np.ndarray:
+    s = np.asarray(model.score(u, i), dtype=np.float64).reshape(-1)
+    if s.shape[0] != len(u):
+        raise ValueError(
+            f"{type(model).__name__}.score returned {s.shape[0]} scores for {len(u)} (user, item) pairs; it must "
+            "return exactly one score per pair."
+        )
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"{type(model).__name__}.score returned NaN or infinite scores; check the model's training.")
+    return s
+
+
+def _summarise(per: dict[str, np.ndarray], k: int) -> dict[str, float]:
+    names = {"hr": f"hr@{k}", "ndcg": f"ndcg@{k}", "rr": "mrr", "auc": "auc",
+             "precision": f"precision@{k}", "recall": f"recall@{k}"}
+    return {names[key]: float(np.mean(v)) for key, v in per.items() if key in names}
+
+
+def _sampled(model, rows: pd.DataFrame, negatives: np.ndarray, k: int, num_negatives: int | None):
+    users = rows["user_idx"].to_numpy(np.int64)
+    targets = rows["item_idx"].to_numpy(np.int64)
+    neg = negatives if num_negatives is None else negatives[:, : int(num_negatives)]
+    if num_negatives is not None and not 0 <= num_negatives <= negatives.shape[1]:
+        raise ValueError(f"num_negatives must be between 0 and the {negatives.shape[1]} stored in the split.")
+    if neg.shape[0] != len(users):
+        raise ValueError(f"The split has {neg.shape[0]} rows of negatives for {len(users)} test rows; remake the split.")
+    cand = np.concatenate([targets[:, None], neg], axis=1)  # [n, 1 + num_negatives], target first
+    s = _checked_scores(model, np.repeat(users, cand.shape[1]), cand.reshape(-1)).reshape(cand.shape)
+    g, e = _count_beats(s[:, 1:], s[:, 0])
+    per = metrics_from_counts(g, e, cand.shape[1], k)
+    per["precision"] = per["hr"] / k
+    per["recall"] = per["hr"]
+    frame = pd.DataFrame({"user_idx": users, "item_idx": targets, **{key: per[key] for key in ("rank", "hr", "ndcg", "rr", "auc")}})
+    return _summarise(per, k), frame
+
+
+def _score_rows(model, users: np.ndarray, num_items: int) -> np.ndarray:
+    if hasattr(model, "score_all"):
+        s = np.asarray(model.score_all(users), dtype=np.float64)
+        if s.shape != (len(users), num_items):
+            raise ValueError(f"score_all returned shape {s.shape}; expected {(len(users), num_items)}.")
+        if not np.all(np.isfinite(s)):
+            raise ValueError(f"{type(model).__name__}.score_all returned NaN or infinite scores.")
+        return s
+    items = np.tile(np.arange(num_items, dtype=np.int64), len(users))
+    return _checked_scores(model, np.repeat(users, num_items), items).reshape(len(users), num_items)
+
+
+def _full(model, split, rows: pd.DataFrame, k: int, max_rows: int, seed: int):
+    n_items = split.num_items
+    rel = rows
+    if "label" in rel.columns:
+        rel = rel[rel["label"] == 1]
+    if len(rel) == 0:
+        raise ValueError("No relevant (label == 1) test rows to rank.")
+    rel_u = rel["user_idx"].to_numpy(np.int64)
+    rel_i = rel["item_idx"].to_numpy(np.int64)
+    users, first = np.unique(rel_u, return_index=True)
+    counts = np.bincount(rel_u, minlength=split.num_users)[users]
+    single = bool(np.all(counts == 1))
+    # Everything the user is known to like except the items being ranked is excluded from the candidates.
+    known = split.positive_keys()
+    rel_keys = np.unique(rel_u * n_items + rel_i)
+    rng = np.random.default_rng(seed)
+    batch = max(1, max_rows // n_items)
+    out = {key: [] for key in ("hr", "ndcg", "rr", "auc", "rank", "precision", "recall")}
+    for lo in range(0, len(users), batch):
+        bu = users[lo: lo + batch]
+        s = _score_rows(model, bu, n_items)
+        excl = _mask_from_keys(known, bu, n_items)
+        relevant = _mask_from_keys(rel_keys, bu, n_items)
+        rrow, rcols = np.nonzero(relevant)
+        excl &= ~relevant
+        valid = ~excl
+        n_cand = valid.sum(axis=1)
+        if single:
+            target = s[rrow, rcols]
+            others = valid.copy()
+            others[rrow, rcols] = False
+            g, e = _count_beats(s, target, others)
+            per = metrics_from_counts(g, e, n_cand, k)
+            per["precision"] = per["hr"] / k
+            per["recall"] = per["hr"]
+        else:
+            # Several relevant items: top-K list with ties broken by a seeded random key.
+            jitter = rng.random(s.shape)
+            order = np.lexsort((jitter, np.where(valid, -s, np.inf)), axis=1)[:, :k]
+            hits = np.take_along_axis(relevant, order, axis=1)
+            n_rel = relevant.sum(axis=1)
+            disc = 1.0 / np.log2(np.arange(k) + 2.0)
+            dcg = (hits * disc).sum(axis=1)
+            idcg = _prefix(disc)[np.minimum(n_rel, k)]
+            first_hit = np.where(hits.any(axis=1), hits.argmax(axis=1), -1)
+            per = {
+                "hr": hits.any(axis=1).astype(float),
+                "ndcg": dcg / idcg,
+                "rr": np.where(first_hit >= 0, 1.0 / (first_hit + 1.0), 0.0),
+                "precision": hits.sum(axis=1) / k,
+                "recall": hits.sum(axis=1) / n_rel,
+                "rank": np.where(first_hit >= 0, first_hit, k).astype(float),
+                "auc": _multi_auc(s, relevant, valid),
+            }
+        for key in out:
+            out[key].append(per[key])
+    per = {key: np.concatenate(v) for key, v in out.items()}
+    frame = pd.DataFrame({"user_idx": users, **{key: per[key] for key in ("rank", "hr", "ndcg", "rr", "auc", "precision", "recall")}})
+    if single:
+        frame.insert(1, "item_idx", rel_i[first])
+    return _summarise(per, k), frame
+
+
+def _mask_from_keys(keys: np.ndarray, users: np.ndarray, num_items: int) -> np.ndarray:
+    """Boolean ``[len(users), num_items]``: True where ``user * num_items + item`` is in the sorted ``keys``."""
+    lo = np.searchsorted(keys, users * num_items)
+    hi = np.searchsorted(keys, (users + 1) * num_items)
+    lengths = hi - lo
+    rows = np.repeat(np.arange(len(users)), lengths)
+    idx = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(lo, lengths)
+    mask = np.zeros((len(users), num_items), dtype=bool)
+    mask[rows, keys[idx] - users[rows] * num_items] = True
+    return mask
+
+
+def _multi_auc(s: np.ndarray, relevant: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per-row AUC: chance a relevant candidate outscores an irrelevant one (ties count 1/2)."""
+    out = np.empty(len(s))
+    for r in range(len(s)):
+        pos = s[r, relevant[r]]
+        neg = s[r, valid[r] & ~relevant[r]]
+        out[r] = _auc(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]) if len(neg) else 1.0
+    return out
+
+
+def _rating(model, rows: pd.DataFrame):
+    if "rating" not in rows.columns:
+        raise ValueError("protocol='rating' needs a 'rating' column in the test rows (use random_split on ratings).")
+    u = rows["user_idx"].to_numpy(np.int64)
+    i = rows["item_idx"].to_numpy(np.int64)
+    err = _checked_scores(model, u, i) - rows["rating"].to_numpy(np.float64)
+    frame = pd.DataFrame({"user_idx": u, "sq": err**2, "abs": np.abs(err)}).groupby("user_idx", as_index=False).mean()
+    frame["rmse"] = np.sqrt(frame.pop("sq"))
+    frame = frame.rename(columns={"abs": "mae"})
+    return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err)))}, frame
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC-AUC by the rank-sum formula, ties counting 1/2. ``nan`` when only one class is present."""
+    labels = np.asarray(labels).astype(bool)
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = pd.Series(scores).rank(method="average").to_numpy()
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _pr_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision (area under the precision-recall curve, step-wise), ties grouped."""
+    labels = np.asarray(labels).astype(bool)
+    if labels.sum() == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    s, y = scores[order], labels[order]
+    # group tied scores: precision/recall evaluated at the end of each tie group
+    ends = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]
+    tp = np.cumsum(y)[ends]
+    fp = (ends + 1) - tp
+    precision = tp / (tp + fp)
+    recall = tp / labels.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _labels(model, rows: pd.DataFrame):
+    if "label" not in rows.columns:
+        raise ValueError("protocol='labels' needs a 'label' column: make the split from to_implicit(ratings).")
+    u = rows["user_idx"].to_numpy(np.int64)
+    i = rows["item_idx"].to_numpy(np.int64)
+    y = rows["label"].to_numpy().astype(int)
+    s = _checked_scores(model, u, i)
+    threshold = 0.5 if (s.min() >= 0 and s.max() <= 1) else 0.0
+    acc = (s >= threshold) == y.astype(bool)
+    frame = pd.DataFrame({"user_idx": u, "correct": acc.astype(float)}).groupby("user_idx", as_index=False).mean()
+    return {"accuracy": float(acc.mean()), "roc_auc": _auc(y, s), "pr_auc": _pr_auc(y, s)}, frame
+
+
+def compare(models: dict, split, protocol: str = "sampled", k: int = 10, **kwargs) -> pd.DataFrame:
+    """Evaluate several fitted models on one split: a DataFrame with one row per model (lessons 02-06)."""
+    rows = []
+    for label, model in models.items():
+        res = evaluate(model, split, protocol=protocol, k=k, name=label, **kwargs)
+        rows.append({**res.row(label), "eval_seconds": res.seconds})
+    return pd.DataFrame(rows).set_index("model")

@@ -1,0 +1,44 @@
+"""Make JupyterLab start quietly offline (run by ``make venv``; safe to run again).
+
+The server-side news and update checks are switched off by ``make lab``'s flags; the "Would you like to get
+notified about official Jupyter news?" toast is a front-end setting, which only an ``overrides.json`` in the
+environment's ``share/jupyter/lab/settings`` turns off for every user of this environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def settings_dir(prefix: str | os.PathLike = sys.prefix) -> Path:
+    return Path(prefix) / "share" / "jupyter" / "lab" / "settings"
+
+
+def write_overrides(prefix: str | os.PathLike = sys.prefix) -> Path:
+    """Merge :data:`OVERRIDES` into ``<prefix>/share/jupyter/lab/settings/overrides.json`` atomically."""
+    folder = settings_dir(prefix)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "overrides.json"
+    current = {}
+    if path.exists():
+        try:
+            current = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            current = {}
+    for plugin, values in OVERRIDES.items():
+        current.setdefault(plugin, {}).update(values)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".overrides.", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(current, f, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+if __name__ == "__main__":
+    print(f"JupyterLab settings override written to {write_overrides()}")

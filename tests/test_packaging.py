@@ -1,0 +1,93 @@
+"""The set-up files agree with each other: environment.yml lists what pyproject.toml lists, and more."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _split(req: str) -> tuple[str, str]:
+    """'pandas>=2.2,<3' -> ('pandas', '>=2.2,<3'), markers kept with the spec; names normalised."""
+    m = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*(.*)", req)
+    name = re.sub(r"[-_.]+", "-", m.group(1)).lower()
+    spec = re.sub(r"\s+", "", m.group(2))
+    return name, spec
+
+
+def _pyproject(repo: Path = REPO) -> dict[str, str]:
+    data = tomllib.loads((repo / "pyproject.toml").read_text())
+    project = data["project"]
+    reqs = list(project["dependencies"])
+    for extra in ("lab", "test"):
+        reqs += project["optional-dependencies"][extra]
+    out: dict[str, str] = {}
+    for r in reqs:
+        name, spec = _split(r)
+        out[name + ("" if ";" not in spec else "|" + spec.split(";", 1)[1])] = spec
+    return out
+
+
+def _environment(repo: Path = REPO) -> dict[str, str]:
+    env = yaml.safe_load((repo / "environment.yml").read_text())
+    out: dict[str, str] = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            for r in dep["pip"]:
+                if r.startswith("-e"):
+                    continue
+                name, spec = _split(r)
+                out[name + ("" if ";" not in spec else "|" + spec.split(";", 1)[1])] = spec
+        else:
+            name, spec = _split(dep.replace("=", "==", 1) if re.match(r"^[\w\-]+=[^=]", dep) else dep)
+            if name in ("python", "pip"):
+                continue
+            out[name] = spec
+    return out
+
+
+def test_environment_yml_matches_pyproject():
+    py, env = _pyproject(), _environment()
+    missing = sorted(set(py) - set(env))
+    extra = sorted(set(env) - set(py))
+    assert not missing, f"environment.yml lacks {missing} (listed in pyproject.toml); add them with the same pins."
+    assert not extra, f"environment.yml lists {extra}, which pyproject.toml does not; add them there or drop them."
+    differ = {k: (py[k], env[k]) for k in py if py[k] != env[k]}
+    assert not differ, f"Version pins differ (pyproject, environment.yml): {differ}"
+
+
+def test_environment_yml_basics():
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    assert env["name"] == "ncf-course"
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_drift_is_detected(tmp_path):
+    """The comparison above can fail: a changed pin or a missing package in environment.yml is reported."""
+    (tmp_path / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text())
+    text = (REPO / "environment.yml").read_text()
+    (tmp_path / "environment.yml").write_text(text.replace("pandas>=2.2,<3", "pandas>=3"))
+    assert _pyproject(tmp_path)["pandas"] != _environment(tmp_path)["pandas"]
+    (tmp_path / "environment.yml").write_text(text.replace("  - tqdm>=4.66\n", ""))
+    assert "tqdm" in set(_pyproject(tmp_path)) - set(_environment(tmp_path))
+
+
+def test_gitignore_covers_venv_data_and_checkpoints():
+    text = (REPO / ".gitignore").read_text()
+    for entry in (".venv/", "data/*", ".ipynb_checkpoints/"):
+        assert entry in text
+
+
+def test_lab_settings_override(tmp_path):
+    import json
+
+    from ncf_helpers.setup_lab import write_overrides
+
+    path = write_overrides(tmp_path)
+    data = json.loads(path.read_text())
+    assert data["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
+    assert [p.name for p in path.parent.iterdir()] == ["overrides.json"]  # no temp file left behind
