@@ -56,3 +56,45 @@ def movielens():
     from ncf_helpers.data import load_movielens
 
     return load_movielens("ml-latest-small", data_dir=real_data_dir() / "ml-latest-small")
+
+
+# ---------------------------------------------------------------------------------------------- lessons
+LESSONS_DIR = REPO / "lessons"
+
+
+def lesson_paths() -> list[Path]:
+    """Every numbered lesson notebook, in order."""
+    return sorted(LESSONS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def lesson_overrides() -> dict:
+    """What the tests inject into every lesson's parameters cell: FAST, and real data when it is available."""
+    return {"FAST": True, "DATASET": "ml-latest-small" if real_data_dir() else "synthetic"}
+
+
+_LESSON_RUNS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def lesson_run():
+    """``lesson_run("04_neuralcf")`` executes that lesson once per test session (FAST) and returns a LessonRun.
+
+    The generic notebook tests and each lesson's own checks share the one execution.
+    """
+    from ncf_helpers.nbrun import run_lesson
+
+    def run(stem: str):
+        if stem not in _LESSON_RUNS:
+            matches = [p for p in lesson_paths() if p.stem == stem or p.stem.startswith(stem + "_")]
+            if not matches:
+                raise FileNotFoundError(f"No lesson {stem!r} in {LESSONS_DIR}")
+            try:
+                _LESSON_RUNS[stem] = run_lesson(matches[0], lesson_overrides())
+            except Exception as exc:  # remember failures so dependent tests fail fast with the same message
+                _LESSON_RUNS[stem] = exc
+        result = _LESSON_RUNS[stem]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return run

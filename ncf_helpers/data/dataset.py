@@ -12,6 +12,11 @@ RATING_COLUMNS = ("user_id", "item_id", "rating", "timestamp")
 DUPLICATE_POLICIES = ("error", "last", "mean")
 
 
+def _show(value) -> str:
+    """repr of a cell value without numpy's wrapper (``2.5``, not ``np.float64(2.5)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _first_bad_row(mask: np.ndarray | pd.Series) -> int:
     """Position (0-based data row) of the first True in ``mask``."""
     return int(np.flatnonzero(np.asarray(mask))[0])
@@ -57,14 +62,14 @@ def validate_ratings(
         if bad.any():
             i = _first_bad_row(bad)
             raise ValueError(
-                f"{source}: column {col!r} must hold whole numbers; row {i + row_offset} has {df[col].iloc[i]!r}."
+                f"{source}: column {col!r} must hold whole numbers; row {i + row_offset} has {_show(df[col].iloc[i])}."
             )
         df[col] = values.astype(np.int64)
     rating = pd.to_numeric(df["rating"], errors="coerce")
     if rating.isna().any():
         i = _first_bad_row(rating.isna())
         raise ValueError(
-            f"{source}: column 'rating' must be a number; row {i + row_offset} has {df['rating'].iloc[i]!r} "
+            f"{source}: column 'rating' must be a number; row {i + row_offset} has {_show(df['rating'].iloc[i])} "
             "(NaN or text). Remove or fix that row."
         )
     if rating_range is not None:

@@ -449,6 +449,8 @@ def _open(url: str, connect_timeout: float, read_timeout: float):
         raise _Failure(f"no answer from {host} within {connect_timeout:g} s (DNS lookup or connection timed out)")
     if "error" in box:
         exc = box["error"]
+        if isinstance(exc, urllib.error.HTTPError):
+            exc.close()
         raise _Failure(_reason(exc, host, connect_timeout)) from exc
     response = box["response"]
     try:  # body reads: per-read timeout (http.client keeps the socket in response.fp.raw._sock)

@@ -1,0 +1,94 @@
+"""What every lesson's Setup section calls: seeding, versions, data with an offline fallback, recorded results.
+
+A lesson begins with::
+
+    from ncf_helpers import lesson
+    lesson.setup(SEED)                       # seeds numpy/random (and Keras when imported), prints versions
+    ds = lesson.load_data(DATASET, FAST)     # MovieLens, or the synthetic set when offline
+
+and records the numbers the notebook tests read back::
+
+    lesson.record("hr@10_itemcf", result.hr)
+
+This module imports neither TensorFlow nor scipy, so lessons 01-03 start in about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+RECORD_ENV = "NCF_RECORD_FILE"
+
+
+def setup(seed: int = 0, *, quiet: bool = False) -> dict[str, str]:
+    """Seed Python's, numpy's (and, if Keras is already imported or ``keras=True`` later, Keras') random number
+    generators and print the versions that matter. Returns the versions as a dict. Lesson 01."""
+    random.seed(seed)
+    np.random.seed(seed)
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    import pandas as pd
+
+    versions["pandas"] = pd.__version__
+    if "keras" in sys.modules:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        versions["keras"] = keras.__version__
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    if not quiet:
+        print("Seed", seed, "|", ", ".join(f"{k} {v}" for k, v in versions.items()))
+    return versions
+
+
+def load_data(name: str = "ml-latest-small", fast: bool = False, *, seed: int = 0, verbose: bool = True):
+    """Load the lesson's data set by name; fall back to synthetic data when MovieLens is not available offline.
+
+    ``name``: ``"ml-latest-small"`` (default in every lesson), ``"ml-100k"``, ``"ml-1m"``, ``"synthetic"``.
+    ``fast``: for the synthetic set, a smaller size (the notebook tests use it); MovieLens is used whole.
+    """
+    from .data import DataUnavailableError, load_dataset, make_synthetic
+
+    if name == "synthetic":
+        ds = make_synthetic(400, 600, seed=seed) if fast else make_synthetic(seed=seed)
+    else:
+        try:
+            ds = load_dataset(name, seed=seed)
+        except DataUnavailableError as exc:
+            if verbose:
+                print(f"Could not load {name!r}, so this lesson runs on synthetic data instead.\n{exc}\n")
+            ds = make_synthetic(400, 600, seed=seed) if fast else make_synthetic(seed=seed)
+    if verbose:
+        print(ds.summary())
+    return ds
+
+
+def record(name: str, value) -> None:
+    """Remember a key result of the lesson (a float, int, str or list) for the notebook tests.
+
+    Does nothing unless ``$NCF_RECORD_FILE`` is set (the tests set it); then the value is merged into that JSON
+    file atomically.
+    """
+    path = os.environ.get(RECORD_ENV)
+    if not path:
+        return
+    if isinstance(value, np.generic):
+        value = value.item()
+    elif isinstance(value, np.ndarray):
+        value = value.tolist()
+    target = Path(path)
+    data = json.loads(target.read_text()) if target.exists() else {}
+    data[name] = value
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".record.", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, target)

@@ -1,0 +1,159 @@
+"""Execute a lesson headless with injected parameters (used by the notebook tests and benchmarks/notebooks.py).
+
+Every lesson has one code cell tagged ``parameters`` holding UPPER_CASE settings (``DATASET``, ``FAST``,
+``SEED``, ``EPOCHS``, ...). :func:`run_lesson` copies the notebook, inserts a cell right after that one which
+overrides the chosen settings (as papermill does), executes it with nbclient in a scratch folder, and returns
+the executed notebook, the results the lesson recorded with :func:`ncf_helpers.lesson.record`, and timings.
+A failing cell raises :class:`LessonError` with the cell's number, its source and the error.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .lesson import RECORD_ENV
+
+
+class LessonError(AssertionError):
+    """A lesson cell failed; the message holds the cell number, source and error."""
+
+
+@dataclass
+class LessonRun:
+    path: Path
+    notebook: object
+    records: dict
+    seconds: float
+    cell_seconds: list = field(default_factory=list)
+    workdir: Path | None = None
+
+    def stderr_outputs(self) -> list[tuple[int, str]]:
+        """``(cell index, text)`` of every stderr stream output."""
+        out = []
+        for i, cell in enumerate(self.notebook.cells):
+            for o in cell.get("outputs", []):
+                if o.get("output_type") == "stream" and o.get("name") == "stderr":
+                    out.append((i, o.get("text", "")))
+        return out
+
+    def images(self) -> list[tuple[int, bytes]]:
+        """``(cell index, PNG bytes)`` of every image the lesson displayed."""
+        import base64
+
+        out = []
+        for i, cell in enumerate(self.notebook.cells):
+            for o in cell.get("outputs", []):
+                data = o.get("data", {})
+                if "image/png" in data:
+                    out.append((i, base64.b64decode(data["image/png"])))
+        return out
+
+
+def parameters_cell(nb) -> int:
+    """Index of the cell tagged ``parameters``; ``ValueError`` if there is none or more than one."""
+    found = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(found) != 1:
+        raise ValueError(f"A lesson needs exactly one code cell tagged 'parameters'; found {len(found)}.")
+    return found[0]
+
+
+def parameter_names(source: str) -> list[str]:
+    """The names assigned in a parameters cell."""
+    names = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    return names
+
+
+def inject_parameters(nb, overrides: dict) -> None:
+    """Insert a cell tagged ``injected-parameters`` after the ``parameters`` cell (in place)."""
+    import nbformat
+
+    idx = parameters_cell(nb)
+    known = parameter_names(nb.cells[idx].source)
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ValueError(f"Parameters {unknown} are not in the lesson's parameters cell (it defines {known}).")
+    source = "# Injected by ncf_helpers.nbrun\n" + "\n".join(f"{k} = {v!r}" for k, v in overrides.items())
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(idx + 1, cell)
+
+
+def run_lesson(
+    path: str | Path,
+    overrides: dict | None = None,
+    *,
+    timeout: int = 900,
+    workdir: str | Path | None = None,
+    allow_errors: bool = False,
+) -> LessonRun:
+    """Execute the notebook at ``path`` with ``overrides`` for its parameters. See the module docstring."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    if overrides:
+        inject_parameters(nb, overrides)
+    scratch = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"lesson-{path.stem}-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    for extra in path.parent.iterdir():  # lessons may read sibling files (glossary, images)
+        if extra.is_file() and extra.suffix != ".ipynb":
+            shutil.copy2(extra, scratch / extra.name)
+    record_file = scratch / "records.json"
+    if record_file.exists():
+        record_file.unlink()
+    old = os.environ.get(RECORD_ENV)
+    os.environ[RECORD_ENV] = str(record_file)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+        resources={"metadata": {"path": str(scratch)}},
+    )
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        failing = next(
+            (i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+            None,
+        )
+        source = nb.cells[failing].source if failing is not None else "?"
+        raise LessonError(
+            f"{path.name}: cell {failing} failed.\n--- cell source ---\n{source}\n--- error ---\n"
+            f"{exc.ename}: {exc.evalue}"
+        ) from None
+    finally:
+        if old is None:
+            os.environ.pop(RECORD_ENV, None)
+        else:
+            os.environ[RECORD_ENV] = old
+    seconds = time.perf_counter() - start
+    records = json.loads(record_file.read_text()) if record_file.exists() else {}
+    cell_seconds = []
+    for c in nb.cells:
+        meta = c.get("metadata", {}).get("execution", {})
+        t0, t1 = meta.get("iopub.execute_input"), meta.get("shell.execute_reply")
+        cell_seconds.append(_seconds_between(t0, t1))
+    return LessonRun(path, nb, records, seconds, cell_seconds, scratch)
+
+
+def _seconds_between(t0, t1):
+    if not t0 or not t1:
+        return None
+    from datetime import datetime
+
+    def parse(s):
+        return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+    return (parse(t1) - parse(t0)).total_seconds()

@@ -1,0 +1,77 @@
+"""Every lesson: committed clean, follows the course's shape, and runs top to bottom with FAST=True."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from conftest import lesson_paths
+from ncf_helpers.nbrun import parameter_names, parameters_cell
+
+LESSONS = lesson_paths()
+IDS = [p.stem for p in LESSONS]
+TF_NOISE = re.compile(r"oneDNN|absl::|cpu_feature_guard|This TensorFlow binary|Unable to register")
+
+
+def test_there_are_lessons():
+    assert len(LESSONS) >= 1, "lessons/ holds no numbered notebooks (01_*.ipynb ...)"
+
+
+def _headings(nb) -> list[str]:
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            out += [m.group(2).strip() for m in re.finditer(r"^(#{1,3})\s+(.*)$", cell.source, flags=re.M)]
+    return out
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=IDS)
+def test_committed_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {i} was committed with outputs: clear them before committing."
+            assert cell.execution_count is None, f"{path.name} cell {i} has an execution count: clear outputs."
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=IDS)
+def test_lesson_shape(path):
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.lstrip().startswith("# "), "A lesson opens with its title."
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "You will learn" in text
+    heads = _headings(nb)
+    assert any(h.startswith("Setup") for h in heads), "The lesson needs a Setup section."
+    idx = parameters_cell(nb)
+    names = parameter_names(nb.cells[idx].source)
+    assert {"DATASET", "FAST", "SEED"} <= set(names), f"parameters cell defines {names}"
+    assert all(n.isupper() for n in names), f"parameters must be UPPER_CASE: {names}"
+    tail = [h for h in heads if h.split()[0] in ("Summary", "Exercises", "Further")]
+    assert [h.split()[0] for h in tail][-3:] == ["Summary", "Exercises", "Further"], (
+        f"A lesson ends with Summary, Exercises, Further reading; found {tail}"
+    )
+    # graded exercises have a marked solution and a check from the package
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    solutions = sum(s.count("### BEGIN SOLUTION") for s in code)
+    checks = sum(1 for s in code if re.search(r"\bcheck_\w+\(", s))
+    assert solutions >= 3, f"{path.name} has {solutions} graded exercises; each lesson needs at least three."
+    assert checks >= solutions, f"{path.name}: {solutions} solutions but only {checks} check cells."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LESSONS, ids=IDS)
+def test_lesson_runs(path, lesson_run):
+    run = lesson_run(path.stem)
+    noise = [(i, t) for i, t in run.stderr_outputs() if TF_NOISE.search(t)]
+    assert not noise, f"TensorFlow log lines leak into cells: {noise[:2]}"
+    assert run.images(), f"{path.name} displayed no figure."
+    assert run.records, f"{path.name} recorded no results (ncf_helpers.lesson.record)."
+    outputs = "\n".join(
+        o.get("text", "") for c in run.notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
+    )
+    checks = sum(1 for c in run.notebook.cells if c.cell_type == "code" and re.search(r"\bcheck_\w+\(", c.source))
+    assert outputs.count(": correct.") >= checks, "Every exercise check should pass on the instructor's solutions."
