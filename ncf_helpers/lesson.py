@@ -55,6 +55,7 @@ def load_data(name: str = "ml-latest-small", fast: bool = False, *, seed: int = 
 
     ``name``: ``"ml-latest-small"`` (default in every lesson), ``"ml-100k"``, ``"ml-1m"``, ``"synthetic"``.
     ``fast``: for the synthetic set, a smaller size (the notebook tests use it); MovieLens is used whole.
+    Records the name of the data set actually used as ``"dataset"`` (see :func:`record`).
     """
     from .data import DataUnavailableError, load_dataset, make_synthetic
 
@@ -69,6 +70,7 @@ def load_data(name: str = "ml-latest-small", fast: bool = False, *, seed: int = 
             ds = make_synthetic(400, 600, seed=seed) if fast else make_synthetic(seed=seed)
     if verbose:
         print(ds.summary())
+    record("dataset", ds.name)
     return ds
 
 
