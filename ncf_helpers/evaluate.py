@@ -276,10 +276,19 @@ def _full(model, split, rows: pd.DataFrame, k: int, max_rows: int, seed: int):
             per["precision"] = per["hr"] / k
             per["recall"] = per["hr"]
         else:
-            # Several relevant items: top-K list with ties broken by a seeded random key.
-            jitter = rng.random(s.shape)
-            order = np.lexsort((jitter, np.where(valid, -s, np.inf)), axis=1)[:, :k]
+            # Several relevant items: top-K list with ties broken at random. Each row's columns are put in a
+            # seeded random order first (independently per user); any choice among tied items that depends
+            # only on position is then a uniform one, so an O(num_items) partition replaces a full row sort.
+            kk = min(k, n_items)
+            perm = rng.permuted(np.tile(np.arange(n_items), (len(bu), 1)), axis=1)
+            neg_s = np.take_along_axis(np.where(valid, -s, np.inf), perm, axis=1)
+            top = np.argpartition(neg_s, kk - 1, axis=1)[:, :kk]
+            top.sort(axis=1)  # by position in the random order, so the stable sort below keeps it for ties
+            top = np.take_along_axis(top, np.argsort(np.take_along_axis(neg_s, top, axis=1), axis=1, kind="stable"), axis=1)
+            order = np.take_along_axis(perm, top, axis=1)
             hits = np.take_along_axis(relevant, order, axis=1)
+            if kk < k:
+                hits = np.pad(hits, ((0, 0), (0, k - kk)))
             n_rel = relevant.sum(axis=1)
             disc = 1.0 / np.log2(np.arange(k) + 2.0)
             dcg = (hits * disc).sum(axis=1)
@@ -288,7 +297,7 @@ def _full(model, split, rows: pd.DataFrame, k: int, max_rows: int, seed: int):
             per = {
                 "hr": hits.any(axis=1).astype(float),
                 "ndcg": dcg / idcg,
-                "rr": np.where(first_hit >= 0, 1.0 / (first_hit + 1.0), 0.0),
+                "rr": np.where(first_hit >= 0, 1.0 / (np.maximum(first_hit, 0) + 1.0), 0.0),
                 "precision": hits.sum(axis=1) / k,
                 "recall": hits.sum(axis=1) / n_rel,
                 "rank": np.where(first_hit >= 0, first_hit, k).astype(float),
@@ -315,14 +324,35 @@ def _mask_from_keys(keys: np.ndarray, users: np.ndarray, num_items: int) -> np.n
     return mask
 
 
+def _row_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks within each row of ``x`` (ascending), ties getting their average rank (like
+    ``scipy.stats.rankdata(method="average", axis=1)``, without importing scipy.stats)."""
+    n = x.shape[1]
+    order = np.argsort(x, axis=1, kind="stable")
+    xs = np.take_along_axis(x, order, axis=1)
+    pos = np.arange(n)
+    new = np.ones(xs.shape, dtype=bool)
+    new[:, 1:] = xs[:, 1:] != xs[:, :-1]  # first position of each group of equal values
+    last = np.ones(xs.shape, dtype=bool)
+    last[:, :-1] = new[:, 1:]  # last position of each group
+    start = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, pos, n)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty(x.shape)
+    np.put_along_axis(ranks, order, (start + end) / 2.0 + 1.0, axis=1)
+    return ranks
+
+
 def _multi_auc(s: np.ndarray, relevant: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Per-row AUC: chance a relevant candidate outscores an irrelevant one (ties count 1/2)."""
-    out = np.empty(len(s))
-    for r in range(len(s)):
-        pos = s[r, relevant[r]]
-        neg = s[r, valid[r] & ~relevant[r]]
-        out[r] = _auc(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]) if len(neg) else 1.0
-    return out
+    """Per-row AUC: chance a relevant candidate outscores an irrelevant one (ties count 1/2); 1.0 for a row
+    with no irrelevant candidate. Rank-sum formula on every row at once: invalid items get ``-inf``, so they
+    take the lowest ranks and shift every candidate's rank by their number."""
+    ranks = _row_ranks(np.where(valid, s, -np.inf))
+    n_invalid = (~valid).sum(axis=1)
+    n_pos = relevant.sum(axis=1)
+    n_neg = valid.sum(axis=1) - n_pos
+    pos_ranks = np.where(relevant, ranks, 0.0).sum(axis=1) - n_pos * n_invalid
+    u_stat = pos_ranks - n_pos * (n_pos + 1) / 2.0
+    return np.divide(u_stat, n_pos * n_neg, out=np.ones(len(s)), where=(n_pos * n_neg) > 0)
 
 
 def _rating(model, rows: pd.DataFrame):

@@ -33,6 +33,15 @@ def _seed(seed) -> int:
     return int(seed)
 
 
+def _scatter_sum(index: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the rows of ``values [n, d]`` that share an ``index``: returns ``(sums [m, d], distinct index [m])``,
+    so ``target[distinct] += sums`` is ``np.add.at(target, index, values)`` (2-3x faster, one bincount)."""
+    uniq, inv = np.unique(index, return_inverse=True)
+    d = values.shape[1]
+    flat = (inv[:, None] * d + np.arange(d)).ravel()
+    return np.bincount(flat, weights=values.ravel(), minlength=len(uniq) * d).reshape(-1, d), uniq
+
+
 class ExplicitMF(Recommender):
     """Biased matrix factorization of explicit ratings (lesson 03).
 
@@ -44,13 +53,13 @@ class ExplicitMF(Recommender):
 
     ``fit(split_or_frame, validation=frame_with_ratings)``; ``history`` is a DataFrame ``epoch, train_rmse,
     valid_rmse`` (NaN without validation), one row per epoch: the learning curve of lesson 03.
-    Defaults tuned on ml-latest-small (random 80/20 split, RMSE about 0.87).
+    Defaults tuned on ml-latest-small (random 80/20 split: RMSE about 0.85 against 1.04 for the global mean).
     """
 
     name = "ExplicitMF"
 
-    def __init__(self, embedding_dim: int = 64, reg: float = 0.05, epochs: int = 30, lr: float = 0.01,
-                 seed: int = 0, *, batch_size: int = 256, init_std: float = 0.1, clip: bool = True,
+    def __init__(self, embedding_dim: int = 64, reg: float = 0.1, epochs: int = 20, lr: float = 0.02,
+                 seed: int = 0, *, batch_size: int = 512, init_std: float = 0.1, clip: bool = True,
                  num_users: int | None = None, num_items: int | None = None):
         super().__init__(num_users, num_items)
         self.embedding_dim = check_k(embedding_dim, "embedding_dim")
@@ -95,10 +104,15 @@ class ExplicitMF(Recommender):
                 u, i = user_idx[b], item_idx[b]
                 pu, qi = self._p[u], self._q[i]
                 e = r[b] - (self.global_mean + self.user_bias[u] + self.item_bias[i] + np.einsum("nd,nd->n", pu, qi))
-                np.add.at(self.user_bias, u, lr * (e - reg * self.user_bias[u]))
-                np.add.at(self.item_bias, i, lr * (e - reg * self.item_bias[i]))
-                np.add.at(self._p, u, lr * (e[:, None] * qi - reg * pu))
-                np.add.at(self._q, i, lr * (e[:, None] * pu - reg * qi))
+                # one scatter per side: column 0 = the bias step, columns 1.. = the factor step
+                gu = np.concatenate([(e - reg * self.user_bias[u])[:, None], e[:, None] * qi - reg * pu], axis=1)
+                gi = np.concatenate([(e - reg * self.item_bias[i])[:, None], e[:, None] * pu - reg * qi], axis=1)
+                du, uu = _scatter_sum(u, lr * gu)
+                di, ii = _scatter_sum(i, lr * gi)
+                self.user_bias[uu] += du[:, 0]
+                self._p[uu] += du[:, 1:]
+                self.item_bias[ii] += di[:, 0]
+                self._q[ii] += di[:, 1:]
             if not np.all(np.isfinite(self._p)):
                 raise ValueError(f"SGD diverged at epoch {epoch} (NaN factors): lower lr (now {lr}).")
             train_rmse = self._rmse(user_idx, item_idx, r)
@@ -143,6 +157,10 @@ class ImplicitALS(Recommender):
     ``x_u = (Y^T C_u Y + reg I)^{-1} Y^T C_u p_u``, and ``Y^T C_u Y = Y^T Y + Y^T (C_u - I) Y`` where ``C_u - I``
     is non-zero only on the user's items; then the same for the items with ``X`` fixed.
 
+    ``solver="exact"`` solves every ``d x d`` system directly (the paper's method); ``"cg"`` (default) takes
+    ``cg_steps`` conjugate-gradient steps per sweep from the previous factors, which reaches the same quality
+    in a fraction of the time (Takacs, Pilaszy & Tikk 2011, as in the ``implicit`` library).
+
     ``score(u, i) = x_u . y_i`` (float, about 1 for a predicted interaction, about 0 otherwise).
     ``history`` is a DataFrame ``iteration, loss`` (the objective above, never increasing).
     Defaults tuned on ml-latest-small (leave-last-one-out, rating >= 3.5).
@@ -150,10 +168,14 @@ class ImplicitALS(Recommender):
 
     name = "ImplicitALS"
 
-    def __init__(self, embedding_dim: int = 64, reg: float = 1.0, alpha: float = 10.0, iterations: int = 15,
-                 seed: int = 0, *, use_ratings: bool = False, init_std: float = 0.01,
-                 num_users: int | None = None, num_items: int | None = None):
+    def __init__(self, embedding_dim: int = 64, reg: float = 50.0, alpha: float = 10.0, iterations: int = 15,
+                 seed: int = 0, *, solver: str = "cg", cg_steps: int = 3, use_ratings: bool = False,
+                 init_std: float = 0.01, num_users: int | None = None, num_items: int | None = None):
         super().__init__(num_users, num_items)
+        if solver not in ("cg", "exact"):
+            raise ValueError(f"solver must be 'cg' (conjugate gradient, fast) or 'exact' (direct solves), got {solver!r}.")
+        self.solver = solver
+        self.cg_steps = check_k(cg_steps, "cg_steps")
         self.embedding_dim = check_k(embedding_dim, "embedding_dim")
         self.reg = _positive(reg, "reg")
         self.alpha = _positive(alpha, "alpha", allow_zero=True)
@@ -180,43 +202,81 @@ class ImplicitALS(Recommender):
         y = rng.normal(0.0, self.init_std, (self.num_items, d))
         rows = []
         for it in range(1, self.iterations + 1):
-            x = self._solve(y, c1)
-            y = self._solve(x, c1t)
+            x = self._solve(y, c1, x)
+            y = self._solve(x, c1t, y)
             rows.append({"iteration": it, "loss": self._loss(x, y, c1)})
         self._x, self._y = x, y
         self.history = pd.DataFrame(rows)
 
-    def _solve(self, other: np.ndarray, c1: sp.csr_matrix, chunk: int = 2048) -> np.ndarray:
-        """Least-squares factors for every row of ``c1`` given the other side's factors ``other [m, d]``.
+    def _solve(self, other: np.ndarray, c1: sp.csr_matrix, current: np.ndarray) -> np.ndarray:
+        """Least-squares factors for every row of ``c1`` (users, or items with ``c1.T``) given the other side's
+        factors ``other [m, d]``: for row ``u`` solve ``A_u x_u = b_u`` with
 
-        For each row ``u``: ``A_u = O^T O + reg I + sum_i c1_ui o_i o_i^T`` and ``b_u = sum_i (1 + c1_ui) o_i``
-        (the preference is 1 exactly on the stored cells). The sum of outer products is ``c1 @ (o_i o_i^T)``
-        flattened; it is built one column of ``o`` at a time (``d`` sparse-dense products, a loop over the
-        embedding dimension, not over users or items) and rows are processed in chunks to bound memory.
+        ``A_u = O^T O + reg I + sum_i c1_ui o_i o_i^T`` (``O^T O`` shared by all rows; the sum only over the
+        row's stored cells) and ``b_u = sum_i (1 + c1_ui) o_i`` (the preference is 1 exactly there).
         """
-        n, d = c1.shape[0], other.shape[1]
-        gram = other.T @ other + self.reg * np.eye(d)  # Y^T Y + reg I, shared by every row
+        gram = other.T @ other + self.reg * np.eye(other.shape[1])  # Y^T Y + reg I, once per sweep
         conf = c1.copy()
         conf.data = conf.data + 1.0  # c_ui on the stored cells
         b = np.asarray(conf @ other)  # [n, d] = Y^T C_u p_u
-        out = np.empty((n, d))
-        for lo in range(0, n, chunk):
-            hi = min(n, lo + chunk)
-            block = c1[lo:hi]
-            a = np.empty((hi - lo, d, d))
-            for col in range(d):  # Y^T (C_u - I) Y, column by column
-                a[:, :, col] = block @ (other * other[:, col: col + 1])
+        if self.solver == "exact":
+            return self._solve_exact(other, c1, gram, b)
+        return self._solve_cg(other, c1, gram, b, current)
+
+    @staticmethod
+    def _solve_exact(other, c1, gram, b, chunk: int = 2048):
+        """Direct solves. ``sum_i c1_ui o_i o_i^T`` for all rows is ``c1 @ (o_i o_i^T)`` flattened, built one row
+        of the ``d x d`` matrices at a time (``d`` sparse-dense products: a loop over the embedding dimension,
+        not over users or items), in chunks of rows to bound memory. Rows with no stored cell have ``b = 0``,
+        hence ``x = 0``, and are skipped."""
+        n, d = c1.shape[0], other.shape[1]
+        out = np.zeros((n, d))
+        rows = np.flatnonzero(np.diff(c1.indptr))
+        for lo in range(0, len(rows), chunk):
+            idx = rows[lo: lo + chunk]
+            block = c1[idx]
+            a = np.empty((len(idx), d, d))
+            for j in range(d):  # Y^T (C_u - I) Y, one row of each d x d matrix per product
+                a[:, j, :] = block @ (other * other[:, j: j + 1])
             a += gram
-            out[lo:hi] = np.linalg.solve(a, b[lo:hi, :, None])[:, :, 0]
+            out[idx] = np.linalg.solve(a, b[idx, :, None])[:, :, 0]
         return out
+
+    def _solve_cg(self, other, c1, gram, b, x):
+        """A few conjugate-gradient steps from the current factors (Takacs, Pilaszy & Tikk 2011), for all rows
+        at once. ``A_u v = (O^T O + reg I) v + sum_i c1_ui (o_i . v) o_i``: the second term touches only the
+        stored cells (one gather, one sparse product), so a step costs O(nnz d + n d^2) instead of the
+        O(nnz d^2 + n d^3) of the direct solves. Each step lowers the objective, so it still decreases."""
+        counts = np.diff(c1.indptr)
+        o_cells = other[c1.indices]  # [nnz, d]: the other side's vector of every stored cell, gathered once
+        w = c1.copy()
+
+        def matvec(v):
+            w.data = c1.data * np.einsum("nd,nd->n", np.repeat(v, counts, axis=0), o_cells)
+            return v @ gram + w @ other
+
+        x = x.copy()
+        r = b - matvec(x)
+        p = r.copy()
+        rs = np.einsum("nd,nd->n", r, r)
+        for _ in range(self.cg_steps):
+            ap = matvec(p)
+            pap = np.einsum("nd,nd->n", p, ap)
+            step = np.divide(rs, pap, out=np.zeros_like(rs), where=pap > 1e-300)
+            x += step[:, None] * p
+            r -= step[:, None] * ap
+            rs_new = np.einsum("nd,nd->n", r, r)
+            beta = np.divide(rs_new, rs, out=np.zeros_like(rs), where=rs > 1e-300)
+            p = r + beta[:, None] * p
+            rs = rs_new
+        return x
 
     def _loss(self, x, y, c1) -> float:
         """The full weighted objective without touching the empty cells one by one:
         ``sum_all s^2 = trace(X^T X Y^T Y)``, corrected on the stored cells where ``p = 1`` and ``c = 1 + c1``."""
-        coo = c1.tocoo()
-        s = np.einsum("nd,nd->n", x[coo.row], y[coo.col])
+        s = np.einsum("nd,nd->n", np.repeat(x, np.diff(c1.indptr), axis=0), y[c1.indices])
         total = np.sum((x.T @ x) * (y.T @ y))
-        total += np.sum((1.0 + coo.data) * (1.0 - s) ** 2 - s**2)
+        total += np.sum((1.0 + c1.data) * (1.0 - s) ** 2 - s**2)
         return float(total + self.reg * (np.sum(x**2) + np.sum(y**2)))
 
     def _score(self, user_idx, item_idx):

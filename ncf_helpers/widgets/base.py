@@ -15,6 +15,7 @@ lessons, so a lesson reads (and its tests run) the same without a front end; tes
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import time
@@ -111,6 +112,37 @@ class Progress:
 
 NULL_PROGRESS = Progress()
 
+SHARED_CACHE = ResultCache(max_items=64)
+"""Results shared by every explorer (and the plain functions the lessons call): e.g. the reference models'
+metrics of a split, computed once per kernel whichever explorer asks first. Keys are ``{"what": ..., ...}``
+dicts; see :func:`shared`."""
+
+
+def shared(what: str, key: dict, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per ``(what, key)`` for the whole kernel, then from :data:`SHARED_CACHE`."""
+    result, _ = SHARED_CACHE.get_or_compute({"what": what, **key}, compute)
+    return result
+
+
+def data_key(data) -> str:
+    """A short fingerprint of a ``Split`` (or ``Dataset``) for cache keys: name, sizes and a hash of the training
+    and test rows, so two different splits never share a cached result and the same split always does."""
+    parts = [type(data).__name__, str(getattr(data, "name", "")), str(getattr(data, "num_users", "")),
+             str(getattr(data, "num_items", ""))]
+    digest = hashlib.sha1()
+    for attr in ("train", "test", "valid", "ratings"):
+        frame = getattr(data, attr, None)
+        if frame is not None and hasattr(frame, "columns"):
+            for col in ("user_idx", "item_idx"):
+                if col in frame.columns:
+                    digest.update(frame[col].to_numpy().tobytes())
+            parts.append(f"{attr}={len(frame)}")
+    for attr in ("test_negatives", "valid_negatives"):
+        neg = getattr(data, attr, None)
+        if neg is not None:
+            digest.update(neg.tobytes())
+    return ":".join(parts) + ":" + digest.hexdigest()[:12]
+
 
 def show_figure(fig, out: W.Output | None = None) -> None:
     """Display a matplotlib figure (inside ``out`` when given) and close it so it is not shown twice."""
@@ -162,6 +194,7 @@ class Explorer:
         self.last_config: dict | None = None
         self.last_cached = False
         self.last_seconds = 0.0
+        self.last_error: BaseException | None = None
         self.runs = 0
         self.renders = 0
         self.figures: dict[str, Any] = {}
@@ -195,10 +228,10 @@ class Explorer:
         self.busy = True
         self._set_enabled(False)
         self.error.value = ""
-        config = self.config()
         progress = Progress(self.bar, self.status)
         start = time.perf_counter()
         try:
+            config = self.config()  # may reject a control value (e.g. unparsable text): shown like any error
             result, cached = self.cache.get_or_compute(config, lambda: self.compute_fn(config, progress))
             self.last_result, self.last_config, self.last_cached = result, config, cached
             self.last_seconds = time.perf_counter() - start

@@ -1,0 +1,1 @@
+"""Runnable experiments behind the lessons' questions (lessons 04-06)."""

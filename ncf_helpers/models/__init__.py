@@ -1,0 +1,75 @@
+"""Keras 3 recommenders behind one ``interaction`` knob (lessons 03-06).
+
+>>> from ncf_helpers.models import fit_model, build_model, DEFAULTS
+>>> rec, history = fit_model(split, "gmf")            # build + train + wrap, DEFAULTS["gmf"]
+>>> evaluate(rec, split)                               # the same harness as the classical models
+
+* :func:`build_model` - ``"dot"`` (matrix factorization), ``"gmf"``, ``"mlp"`` (the seed course's NeuralCF),
+  ``"neumf"`` (GMF + MLP, optionally pre-trained) and ``"two_tower"`` (with genre side features), compiled
+  with Adam and binary cross-entropy;
+* :func:`train` - fresh sampled negatives every epoch, per-epoch HR@10 / NDCG@10, seeded;
+* :class:`KerasRecommender` - the classical recommenders' interface for any of them (batched scoring,
+  embeddings, ``similar_items``, ``.keras`` save/load);
+* :class:`TwoTowerIndex`, :func:`serving_cost` - precomputed item vectors and brute-force retrieval.
+
+This is the first module (left to right: data, interactions, similarity, classic, evaluate, models) that
+imports TensorFlow / Keras.
+"""
+
+import os as _os
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from .builders import (  # noqa: E402
+    BUILD_OPTIONS,
+    DEFAULTS,
+    OUTPUTS,
+    PRETRAINED_NEUMF,
+    VALID_INTERACTIONS,
+    ColdStartGate,
+    build_model,
+    interaction_of,
+    item_vectors,
+    load_pretrained,
+    output_of,
+    set_known_items,
+    table_sizes,
+    user_genre_profile,
+    user_vectors,
+)
+from .training import TRAIN_OPTIONS, EvalCallback, TrainHistory, epoch_rows, train  # noqa: E402
+from .adapter import KerasRecommender, fit_model  # noqa: E402
+from .serving import TwoTowerIndex, serving_cost  # noqa: E402
+
+__all__ = [
+    "BUILD_OPTIONS",
+    "ColdStartGate",
+    "DEFAULTS",
+    "EvalCallback",
+    "KerasRecommender",
+    "OUTPUTS",
+    "PRETRAINED_NEUMF",
+    "TRAIN_OPTIONS",
+    "TrainHistory",
+    "TwoTowerIndex",
+    "VALID_INTERACTIONS",
+    "build_model",
+    "epoch_rows",
+    "fit_model",
+    "interaction_of",
+    "item_vectors",
+    "load_model",
+    "load_pretrained",
+    "output_of",
+    "serving_cost",
+    "set_known_items",
+    "table_sizes",
+    "train",
+    "user_genre_profile",
+    "user_vectors",
+]
+
+
+def load_model(path, split=None) -> KerasRecommender:
+    """Load a ``.keras`` file saved by :meth:`KerasRecommender.save` (lessons 04-06)."""
+    return KerasRecommender.load(path, split=split)

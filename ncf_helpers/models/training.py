@@ -1,0 +1,324 @@
+"""Training loop for the Keras recommenders: fresh negatives every epoch, per-epoch HR@10 / NDCG@10 (lesson 04).
+
+``train(model, split, epochs)`` does what the NCF paper does: every epoch, each training positive is paired
+with ``num_negatives`` items the user has no training positive for, drawn anew (vectorized rejection
+sampling, :func:`ncf_helpers.data.sample_negatives`), and the model minimizes binary cross-entropy with Adam.
+After each epoch a callback ranks the validation items (or the test items when the split has no validation
+rows) with the shared :func:`ncf_helpers.evaluate.evaluate` harness, so the numbers in the learning curve are
+the same numbers as in every lesson's comparison table.
+
+Input path, chosen by measurement on ml-latest-small (about 300,000 rows per epoch, a 2-core VM shared with
+other jobs; ``benchmarks/results/speed.md`` has the side-by-side run against the seed course's CSV pipeline):
+
+* numpy arrays straight into ``model.fit`` beat ``tf.data.Dataset.from_tensor_slices(...).shuffle().batch()``
+  by 2-5x (we shuffle in numpy ourselves, ``shuffle=False`` in ``fit``);
+* batch 4096 is the knee: 1024 is about 2x slower per row, 16384 is faster per row but needs more epochs
+  (fewer Adam steps) for the same HR@10;
+* ``jit_compile=True`` (XLA) is 1.3-2.5x faster per step than the default on CPU (``"auto"`` turns XLA off on
+  CPU-only machines), after a compile of about a second; ``train`` therefore uses XLA by default
+  (``jit_compile=None``). ``steps_per_execution`` > 1 gave nothing on top of XLA.
+
+See ``train``'s docstring for the measured rows per second.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..data.splits import Split, sample_negatives  # noqa: E402
+from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes  # noqa: E402
+
+TRAIN_OPTIONS = ("epochs", "num_negatives", "batch_size", "seed", "verbose", "eval_metrics", "eval_on", "k",
+                 "patience", "callbacks", "jit_compile")
+
+
+@dataclass
+class TrainHistory:
+    """What :func:`train` returns.
+
+    ``history`` maps ``"loss"``, ``"hr@10"``, ``"ndcg@10"`` (or the labels protocol's ``"roc_auc"`` ...) and
+    ``"seconds"`` (cumulative wall time at the end of each epoch, evaluation included) to per-epoch lists;
+    ``frame()`` gives them as a DataFrame. ``train_seconds`` counts only ``model.fit``; ``rows_per_second``
+    is training rows (positives + negatives) per second of ``model.fit``.
+    """
+
+    history: dict[str, list] = field(default_factory=dict)
+    epochs: int = 0
+    seconds: float = 0.0
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    rows_per_epoch: int = 0
+    eval_on: str | None = None
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> list:
+        return self.history[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.history
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_per_epoch * self.epochs / self.train_seconds if self.train_seconds else float("nan")
+
+    def last(self, key: str) -> float:
+        """The value of ``key`` after the last epoch."""
+        return self.history[key][-1]
+
+    def frame(self) -> pd.DataFrame:
+        """One row per epoch (``epoch`` starts at 1)."""
+        df = pd.DataFrame(self.history)
+        df.insert(0, "epoch", np.arange(1, len(df) + 1))
+        return df
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{k}={v[-1]:.4f}" for k, v in self.history.items() if v and k != "seconds")
+        return (f"TrainHistory({self.epochs} epochs, {self.seconds:.1f}s, {self.rows_per_second:,.0f} rows/s; "
+                f"last: {last})")
+
+
+class EvalCallback(keras.callbacks.Callback):
+    """Evaluates the model after every epoch with :func:`ncf_helpers.evaluate.evaluate` and adds the metrics to
+    Keras' ``logs`` (so they show in the progress bar and in ``History``). Lesson 04's learning curves."""
+
+    def __init__(self, split: Split, which: str = "valid", protocol: str = "sampled", k: int = 10,
+                 keys: tuple[str, ...] | None = None):
+        super().__init__()
+        self.split, self.which, self.protocol, self.k = split, which, protocol, k
+        self.keys = keys or ((f"hr@{k}", f"ndcg@{k}") if protocol != "labels" else ("roc_auc", "pr_auc"))
+        self.seconds = 0.0
+        self._rec = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        from ..evaluate import evaluate
+        from .adapter import KerasRecommender
+
+        start = time.perf_counter()
+        if self._rec is None or self._rec.model is not self.model:
+            self._rec = KerasRecommender(self.model)
+        result = evaluate(self._rec, self.split, protocol=self.protocol, k=self.k, which=self.which)
+        if logs is not None:
+            for key in self.keys:
+                logs[key] = result.metrics[key]
+        self.seconds += time.perf_counter() - start
+
+
+class _Progbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, told the total number of epochs although ``fit`` runs one epoch at a time."""
+
+    def __init__(self, total_epochs: int):
+        super().__init__()
+        self._total = total_epochs
+
+    def set_params(self, params):
+        super().set_params({**params, "epochs": self._total})
+
+
+def _as_split(data, num_users: int, num_items: int) -> Split:
+    if isinstance(data, Split) or (hasattr(data, "train") and hasattr(data, "num_items")):
+        return data
+    if isinstance(data, pd.DataFrame):
+        empty = data.iloc[:0]
+        return Split(num_users, num_items, data, empty, protocol="given")
+    raise ValueError(f"train() takes a Split (or a DataFrame of training rows), got {type(data).__name__}.")
+
+
+def _training_rows(split: Split):
+    """Positive ``(user, item)`` arrays, explicit-negative arrays and the sorted keys of training positives."""
+    df = split.train
+    if df is None or len(df) == 0:
+        raise ValueError("The split's training table is empty: there is nothing to train on. Check the split "
+                         "(e.g. the rating threshold) and that it was made from a non-empty data set.")
+    missing = [c for c in ("user_idx", "item_idx") if c not in df.columns]
+    if missing:
+        raise ValueError(f"The training table lacks column(s) {missing}; it needs user_idx and item_idx.")
+    u = df["user_idx"].to_numpy(np.int64)
+    i = df["item_idx"].to_numpy(np.int64)
+    if "label" in df.columns:
+        pos = df["label"].to_numpy() == 1
+        return u[pos], i[pos], u[~pos], i[~pos]
+    return u, i, u[:0], i[:0]
+
+
+def _eval_target(split: Split, eval_on: str | None):
+    """``(which, protocol)`` for the per-epoch evaluation, or ``None`` when there is nothing to evaluate."""
+    candidates = []
+    if eval_on in (None, "valid"):
+        candidates.append("valid")
+    if eval_on in (None, "test"):
+        candidates.append("test")
+    if eval_on not in (None, "valid", "test"):
+        raise ValueError(f"eval_on must be None (valid if present, else test), 'valid' or 'test'; got {eval_on!r}.")
+    for which in candidates:
+        rows = getattr(split, which, None)
+        negs = getattr(split, f"{which}_negatives", None)
+        if rows is None or len(rows) == 0:
+            continue
+        if negs is not None:
+            return which, "sampled"
+        if "label" in rows.columns and rows["label"].nunique() == 2:
+            return which, "labels"
+    if eval_on is not None:
+        raise ValueError(f"The split has no {eval_on} rows with sampled negatives or labels to evaluate each epoch.")
+    return None
+
+
+def epoch_rows(pos_u, pos_i, neg_u, neg_i, positive_keys, num_items, num_negatives, rng):
+    """One epoch's training rows, shuffled: int32 ``user_idx``, ``item_idx`` and float32 ``label`` arrays.
+
+    Every positive appears once with label 1, followed (before shuffling) by ``num_negatives`` sampled items
+    per positive (label 0; never a training positive of that user, repeats across rows allowed) and the
+    explicit negatives ``neg_u, neg_i`` (label 0). Length ``len(pos_u) * (1 + num_negatives) + len(neg_u)``.
+    """
+    parts_u, parts_i, parts_y = [pos_u], [pos_i], [np.ones(len(pos_u), np.float32)]
+    if len(neg_u):
+        parts_u.append(neg_u)
+        parts_i.append(neg_i)
+        parts_y.append(np.zeros(len(neg_u), np.float32))
+    if num_negatives:
+        sampled = sample_negatives(pos_u, num_negatives, num_items, positive_keys, rng, unique=False)
+        parts_u.append(np.repeat(pos_u, num_negatives))
+        parts_i.append(sampled.reshape(-1))
+        parts_y.append(np.zeros(sampled.size, np.float32))
+    u = np.concatenate(parts_u)
+    order = rng.permutation(len(u))
+    return (u[order].astype(np.int32), np.concatenate(parts_i)[order].astype(np.int32),
+            np.concatenate(parts_y)[order])
+
+
+def train(
+    model: keras.Model,
+    split,
+    epochs: int | None = None,
+    num_negatives: int | None = None,
+    batch_size: int | None = None,
+    *,
+    seed: int = 0,
+    verbose="auto",
+    eval_metrics: bool = True,
+    eval_on: str | None = None,
+    k: int = 10,
+    patience: int | None = None,
+    callbacks=None,
+    jit_compile: bool | None = None,
+) -> TrainHistory:
+    """Train ``model`` (from :func:`build_model`) on ``split.train`` with binary cross-entropy and Adam. Lesson 04.
+
+    Parameters (``None`` = the model's entry in :data:`DEFAULTS`)
+    ----------
+    split : a ``Split`` (or a DataFrame of training rows ``user_idx, item_idx[, label]``; then no per-epoch
+        evaluation). With a ``label`` column, ``label == 1`` rows are positives and ``label == 0`` rows explicit
+        negatives (the seed course's protocol: ``num_negatives=0`` trains on the labels alone).
+    epochs : passes over the training positives (positive whole number).
+    num_negatives : sampled negatives per positive, drawn anew each epoch (``>= 0``; the paper's 4).
+    batch_size : rows per Adam step (4096 by default: see the module docstring for why).
+    seed : ``keras.utils.set_random_seed(seed)`` is called first, and negatives/shuffling use
+        ``numpy.random.default_rng(seed)``: the same seed gives the same history (on the same machine).
+    verbose : Keras' progress output: ``"auto"``/``1`` a bar per epoch, ``2`` one line per epoch, ``0`` silent.
+    eval_metrics : evaluate HR@k / NDCG@k (sampled protocol) after each epoch on ``split.valid`` if present, else
+        ``split.test`` (a random split with labels gets ROC-AUC / PR-AUC instead). ``False`` skips it.
+    eval_on : force ``"valid"`` or ``"test"``.
+    patience : stop when NDCG@k (ROC-AUC for labels) has not improved for this many epochs and restore the
+        best epoch's weights; ``None`` trains all ``epochs``.
+    callbacks : extra Keras callbacks (e.g. a widget's live plot).
+    jit_compile : XLA for the train step; ``None`` keeps the model's setting (Keras' ``"auto"``: off on CPU).
+
+    Returns a :class:`TrainHistory` (``history["loss"]``, ``["hr@10"]``, ``["ndcg@10"]``, ``["seconds"]``).
+
+    Speed on ml-latest-small (60,500 positives x (1 + 4) = 302,500 rows per epoch, the default "mlp", 2 shared
+    CPU cores): see ``benchmarks/results/speed.md`` for the rows/s measured against the seed course's pipeline.
+    """
+    interaction = interaction_of(model)
+    defaults = DEFAULTS[interaction]
+    epochs = defaults["epochs"] if epochs is None else epochs
+    num_negatives = defaults["num_negatives"] if num_negatives is None else num_negatives
+    batch_size = defaults["batch_size"] if batch_size is None else batch_size
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("num_negatives", num_negatives, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1):
+        raise ValueError(f"patience must be None or a whole number >= 1, got {patience!r}.")
+    n_users, n_items = table_sizes(model)
+    split = _as_split(split, n_users, n_items)
+    if split.num_users > n_users or split.num_items > n_items:
+        raise ValueError(
+            f"The split has {split.num_users} users x {split.num_items} items but the model's tables hold "
+            f"{n_users} x {n_items}: build the model with build_model(split.num_users, split.num_items, ...)."
+        )
+    pos_u, pos_i, neg_u, neg_i = _training_rows(split)
+    if len(pos_u) == 0:
+        raise ValueError("The training table has no positive rows (label == 1): nothing to learn from.")
+    if num_negatives == 0 and len(neg_u) == 0:
+        raise ValueError("num_negatives=0 and the training table has no label == 0 rows: every target would be 1. "
+                         "Use num_negatives >= 1 (the paper's 4) or a split with explicit labels.")
+    for name, v, size in (("user_idx", np.r_[pos_u, neg_u], n_users), ("item_idx", np.r_[pos_i, neg_i], n_items)):
+        if v.min() < 0 or v.max() >= size:
+            raise ValueError(f"Training {name} values must lie in [0, {size}); found {v.min()} to {v.max()}.")
+    keys = np.unique(pos_u * n_items + pos_i)
+
+    keras.utils.set_random_seed(int(seed))
+    rng = np.random.default_rng(int(seed))
+    set_known_items(model, np.unique(pos_i))
+    if jit_compile is not None and bool(model.jit_compile) != bool(jit_compile):
+        model.jit_compile = bool(jit_compile)
+        model.train_function = None
+
+    target = _eval_target(split, eval_on) if eval_metrics else None
+    if eval_on is not None and not eval_metrics:
+        raise ValueError("eval_on was given but eval_metrics=False; drop one of them.")
+    cbs = list(callbacks or [])
+    evaluator = None
+    if target is not None:
+        evaluator = EvalCallback(split, which=target[0], protocol=target[1], k=k)
+        cbs.insert(0, evaluator)
+    verbose_flag = 1 if verbose == "auto" else verbose
+    if verbose_flag:
+        cbs.append(_Progbar(int(epochs)))
+    monitor = (evaluator.keys[1] if target[1] != "labels" else "roc_auc") if evaluator is not None else None
+    if patience is not None and monitor is None:
+        raise ValueError("patience needs a per-epoch evaluation: keep eval_metrics=True and use a split with "
+                         "validation or test negatives.")
+
+    hist = TrainHistory(eval_on=None if target is None else f"{target[0]} ({target[1]})")
+    best, best_weights, waited = -np.inf, None, 0
+    start = time.perf_counter()
+    for epoch in range(int(epochs)):
+        u, i, y = epoch_rows(pos_u, pos_i, neg_u, neg_i, keys, n_items, int(num_negatives), rng)
+        t0 = time.perf_counter()
+        h = model.fit({"user_idx": u, "item_idx": i}, y, batch_size=int(batch_size), epochs=epoch + 1,
+                      initial_epoch=epoch, shuffle=False, verbose=verbose_flag, callbacks=cbs)
+        hist.train_seconds += time.perf_counter() - t0 - (evaluator.seconds - hist.eval_seconds if evaluator else 0)
+        hist.eval_seconds = evaluator.seconds if evaluator else 0.0
+        hist.rows_per_epoch = len(u)
+        for key, values in h.history.items():
+            hist.history.setdefault(key, []).extend(float(v) for v in values)
+        hist.history.setdefault("seconds", []).append(time.perf_counter() - start)
+        hist.epochs = epoch + 1
+        if not np.isfinite(hist.history["loss"][-1]):
+            raise ValueError(f"The loss became {hist.history['loss'][-1]} in epoch {epoch + 1}: lower the learning rate.")
+        if monitor is not None:
+            value = hist.history[monitor][-1]
+            if value > best:
+                best, hist.best_epoch, waited = value, epoch + 1, 0
+                if patience is not None:
+                    best_weights = model.get_weights()
+            else:
+                waited += 1
+                if patience is not None and waited >= patience:
+                    hist.stopped_early = True
+                    break
+    if patience is not None and best_weights is not None and hist.best_epoch != hist.epochs:
+        model.set_weights(best_weights)
+    hist.seconds = time.perf_counter() - start
+    return hist

@@ -1,0 +1,140 @@
+"""Figures of lesson 06 (every model compared; the evaluation protocol), each returning a closed ``Figure``.
+
+* :func:`plot_comparison` - HR@10 and NDCG@10 of every model, mean over seeds with the spread as error bars
+  and each seed as a dot, coloured by how the model combines a user and an item;
+* :func:`plot_sampled_vs_full` - each model's place with 99 sampled negatives and with full ranking;
+* :func:`plot_literature` - published ML-1M numbers beside ours.
+
+The HR@10-vs-number-of-negatives curve is :func:`ncf_helpers.plots.explorer.plot_protocol` (the protocol
+explorer's figure). matplotlib only: inputs are the DataFrames of :mod:`ncf_helpers.experiments.comparison`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+
+from . import GREY, OKABE_ITO, finish, new_figure, styled
+
+__all__ = ["FAMILY_COLORS", "plot_comparison", "plot_literature", "plot_sampled_vs_full"]
+
+FAMILY_COLORS = {
+    "baseline": "#000000",
+    "neighbourhood": OKABE_ITO[4],
+    "dot product": OKABE_ITO[2],
+    "learned (MLP)": OKABE_ITO[3],
+}
+"""One colour per model family (see :data:`ncf_helpers.experiments.comparison.FAMILY`)."""
+
+
+def _family_color(family) -> str:
+    return FAMILY_COLORS.get(str(family), GREY)
+
+
+@styled
+def plot_comparison(results: pd.DataFrame, *, k: int = 10, width: float = 9.5, height: float = 4.2):
+    """Lesson 06: ``results`` is the tidy frame of :func:`~ncf_helpers.experiments.comparison.compare_models`
+    (``model, family, seed, hr@k, ndcg@k``). Two panels of horizontal bars, best HR@k on top: the mean over
+    seeds, a black error bar of +- one standard deviation, one dot per seed, and random guessing dashed."""
+    need = ("model", "seed", f"hr@{k}", f"ndcg@{k}")
+    missing = [c for c in need if c not in results.columns]
+    if missing:
+        raise ValueError(f"results lacks column(s) {missing}; pass Comparison.results from compare_models().")
+    grouped = results.groupby("model", sort=False)
+    order = grouped[f"hr@{k}"].mean().sort_values(ascending=True, kind="stable").index  # best at the top
+    families = grouped["family"].first() if "family" in results.columns else pd.Series(dtype=str)
+    fig, axes = new_figure(1, 2, width=width, height=height, sharey=True)
+    y = np.arange(len(order))
+    for ax, (metric, name) in zip(axes, ((f"hr@{k}", f"HR@{k}"), (f"ndcg@{k}", f"NDCG@{k}"))):
+        means = grouped[metric].mean().reindex(order)
+        stds = grouped[metric].std(ddof=1).reindex(order).fillna(0.0)
+        colors = [_family_color(families.get(m, "")) for m in order]
+        ax.barh(y, means, color=colors, alpha=0.85, height=0.7)
+        ax.errorbar(means, y, xerr=stds, fmt="none", ecolor="black", elinewidth=1.2, capsize=3)
+        for j, m in enumerate(order):
+            vals = results.loc[results["model"] == m, metric].to_numpy(float)
+            jitter = np.linspace(-0.18, 0.18, len(vals)) if len(vals) > 1 else np.zeros(1)
+            ax.scatter(vals, j + jitter, s=9, color="white", edgecolor="black", lw=0.6, zorder=3)
+            ax.text(means[m] + stds[m] + 0.01, j, f"{means[m]:.3f}", va="center", fontsize=8)
+        if metric.startswith("hr@"):
+            ax.axvline(k / 100, color=GREY, ls="--", lw=1)
+            ax.text(k / 100, len(order) - 0.4, " random", fontsize=8, color="#555")
+        lo = max(0.0, float(results[metric].min()) - 0.1)
+        ax.set_xlim(lo if metric.startswith("ndcg") else 0.0, min(1.0, float(results[metric].max()) + 0.12))
+        ax.set_xlabel(f"{name} (1 + 99 sampled negatives)")
+        ax.set_title(name, loc="left")
+    axes[0].set_yticks(y, list(order))
+    handles = [Patch(color=c, label=f) for f, c in FAMILY_COLORS.items()
+               if f in set(families.astype(str))]
+    if handles:
+        axes[1].legend(handles=handles, frameon=False, fontsize=8, loc="lower right", title="interaction",
+                       title_fontsize=8)
+    seeds = results["seed"].nunique()
+    return finish(fig, f"Every model on the same split and negatives ({seeds} seed{'s' if seeds != 1 else ''})")
+
+
+@styled
+def plot_sampled_vs_full(table: pd.DataFrame, *, metric_label: str = "HR@10", width: float = 8.0,
+                         height: float = 4.2):
+    """Lesson 06: ``table`` from :func:`~ncf_helpers.experiments.comparison.sampled_vs_full` (index: model;
+    ``sampled``, ``full``, ``rank sampled``, ``rank full``). A slope chart: each model's place (1 = best) with
+    99 sampled negatives (left) and against every item (right), its value written beside it. Crossing lines
+    are models whose order the protocol changes."""
+    need = ("sampled", "full", "rank sampled", "rank full")
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks column(s) {missing}; pass the DataFrame of sampled_vs_full().")
+    fig, ax = new_figure(1, 1, width=width, height=height)
+    n = len(table)
+    for j, (model, row) in enumerate(table.iterrows()):
+        color = OKABE_ITO[j % len(OKABE_ITO)]
+        if color == "#F0E442":
+            color = "#B8A900"
+        moved = row["rank sampled"] != row["rank full"]
+        ax.plot([0, 1], [row["rank sampled"], row["rank full"]], color=color, lw=2.2 if moved else 1.2,
+                marker="o", alpha=1.0 if moved else 0.7)
+        ax.text(-0.03, row["rank sampled"], f"{model}  {row['sampled']:.3f}", ha="right", va="center", fontsize=9,
+                color=color)
+        ax.text(1.03, row["rank full"], f"{row['full']:.3f}  {model}", ha="left", va="center", fontsize=9,
+                color=color)
+    ax.set_xlim(-0.75, 1.75)
+    ax.set_ylim(n + 0.6, 0.4)
+    ax.set_xticks([0, 1], [f"{metric_label}, 1 + 99 sampled", f"{metric_label}, all items"])
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.set_title("Rank of each model (1 = best) under two protocols", loc="left")
+    return finish(fig)
+
+
+@styled
+def plot_literature(literature: pd.DataFrame, ours: pd.DataFrame | None = None, *, width: float = 8.0,
+                    height: float = 3.4):
+    """Lesson 06: published HR@10 (``literature``: ``source, model, hr@10`` from
+    :func:`~ncf_helpers.experiments.comparison.literature_table`; rows without a number are skipped) beside
+    ours (``ours``: ``model, hr@10`` and optional ``hr@10_std``), as horizontal dots with labels."""
+    lit = literature.dropna(subset=["hr@10"])
+    fig, ax = new_figure(1, 1, width=width, height=height)
+    labels, values, colors, errs = [], [], [], []
+    for _, r in lit.iterrows():
+        labels.append(f"{r['source']}: {r['model']} ({r.get('data', 'ML-1M')})")
+        values.append(float(r["hr@10"]))
+        colors.append(GREY)
+        errs.append(0.0)
+    if ours is not None:
+        for _, r in ours.iterrows():
+            labels.append(f"ours: {r['model']} ({r.get('data', 'ml-latest-small')})")
+            values.append(float(r["hr@10"]))
+            colors.append(OKABE_ITO[0])
+            errs.append(float(r.get("hr@10_std", 0.0) or 0.0))
+    y = np.arange(len(labels))[::-1]
+    ax.errorbar(values, y, xerr=errs, fmt="none", ecolor="black", capsize=3)
+    ax.scatter(values, y, color=colors, s=40, zorder=3)
+    for v, yy in zip(values, y):
+        ax.text(v + 0.005, yy + 0.15, f"{v:.3f}", fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    lo, hi = min(values) - 0.05, max(values) + 0.05
+    ax.set_xlim(max(0.0, lo), min(1.0, hi))
+    ax.set_xlabel("HR@10 (leave-one-out, 1 + 99 sampled negatives)")
+    ax.set_title("Published numbers (grey) and ours (blue): different data, same protocol", loc="left")
+    return finish(fig)
