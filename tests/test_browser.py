@@ -271,7 +271,7 @@ def test_interaction_explorer_in_jupyterlab(tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                page = browser.new_page(viewport={"width": 1280, "height": 2300})
                 console_errors = []
                 page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
                 page.goto(f"{lab.url}/lab/tree/{notebook.name}?token={lab.token}", timeout=60_000)
@@ -314,11 +314,13 @@ def test_interaction_explorer_in_jupyterlab(tmp_path):
                         const root = document.querySelector('.ncf-interaction-explorer');
                         const img = root && root.querySelector('.ncf-view-metrics img');
                         const n = root ? root.querySelectorAll('.ncf-history tbody tr').length : 0;
-                        return img && img.src !== before && n > rows;
+                        const done = Array.from(root ? root.querySelectorAll('.widget-html') : [])
+                          .some(e => e.textContent.startsWith('Done:'));
+                        const train = Array.from(root ? root.querySelectorAll('button') : [])
+                          .find(b => b.textContent.includes('Train'));
+                        return img && img.src !== before && n > rows && done && train && !train.disabled;
                     }""", arg=[before_src, before_rows], timeout=240_000, polling=500)
                 timings["train from the page"] = time.perf_counter() - start
-                status = explorer.locator(".widget-html").filter(has_text="Done").count()
-                assert status >= 1, "the status line does not say the run is done"
                 assert page.evaluate("() => window.__ncfSawDisabled"), "Train was not disabled while training"
                 assert explorer.locator(".ncf-view-metrics img").get_attribute("src") != before_src
                 history = explorer.locator(".ncf-history tbody tr").first.inner_text()

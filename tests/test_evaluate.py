@@ -400,3 +400,16 @@ def test_bad_input():
     short = Split(3, 30, split.train, split.test, test_negatives=split.test_negatives[:2])
     with pytest.raises(ValueError, match="rows of negatives"):
         evaluate(model, short)
+
+
+def test_movielens_popularity_and_itemcf(movielens):
+    """The benchmark's protocol on the real data (skipped without NCF_DATA_DIR): both protocols run on all
+    608 test users, and item-based CF beats popularity on both."""
+    split = leave_last_one_out(movielens, num_negatives=99, seed=0, threshold=3.5)
+    pop, icf = Popularity().fit(split), ItemCF().fit(split)
+    for protocol in ("sampled", "full"):
+        a, b = evaluate(pop, split, protocol), evaluate(icf, split, protocol)
+        assert len(a.per_user) == len(b.per_user) == len(split.test) == 608
+        assert b.hr > a.hr and b.ndcg > a.ndcg
+    # a popularity list is far better than chance on MovieLens' long tail (chance: 0.10)
+    assert evaluate(pop, split).hr > 0.5

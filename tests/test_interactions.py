@@ -192,3 +192,16 @@ def test_split_object_with_manual_frames():
     train = hand_frame()
     split = Split(4, 6, train, train.iloc[:1])
     assert interaction_matrix(split).shape == (4, 6)
+
+
+def test_movielens_facts(movielens):
+    """ml-latest-small: 100,836 ratings of 610 users x 9,742 items (skipped without NCF_DATA_DIR)."""
+    m = interaction_matrix(movielens)
+    assert m.shape == (610, 9742)
+    assert density(m) == pytest.approx(100_836 / (610 * 9742))
+    pop = item_popularity(m)
+    assert pop.max() == 329 and movielens.title(int(pop.argmax())) == "Forrest Gump (1994)"
+    assert user_activity(m).min() == 20  # MovieLens keeps users with at least 20 ratings
+    toy = int(movielens.find_items("Toy Story (1995)")["item_idx"].iloc[0])
+    top = top_cooccurring(m, toy, 3)
+    assert movielens.title(int(top["item_idx"].iloc[0])) == "Forrest Gump (1994)" and top["count"].iloc[0] == 154

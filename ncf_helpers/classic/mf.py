@@ -53,7 +53,7 @@ class ExplicitMF(Recommender):
 
     ``fit(split_or_frame, validation=frame_with_ratings)``; ``history`` is a DataFrame ``epoch, train_rmse,
     valid_rmse`` (NaN without validation), one row per epoch: the learning curve of lesson 03.
-    Defaults tuned on ml-latest-small (random 80/20 split: RMSE about 0.85 against 1.04 for the global mean).
+    Defaults tuned on ml-latest-small (random 80/20 split: RMSE 0.86 against 1.05 for the global mean).
     """
 
     name = "ExplicitMF"
@@ -221,7 +221,12 @@ class ImplicitALS(Recommender):
         b = np.asarray(conf @ other)  # [n, d] = Y^T C_u p_u
         if self.solver == "exact":
             return self._solve_exact(other, c1, gram, b)
-        return self._solve_cg(other, c1, gram, b, current)
+        # A row with no stored cell has b = 0, hence x = 0 exactly: only the others need conjugate gradient
+        # (on ml-latest-small about 40% of the items have no positive in training).
+        rows = np.flatnonzero(np.diff(c1.indptr))
+        out = np.zeros((c1.shape[0], other.shape[1]))
+        out[rows] = self._solve_cg(other, c1[rows], gram, b[rows], current[rows])
+        return out
 
     @staticmethod
     def _solve_exact(other, c1, gram, b, chunk: int = 2048):

@@ -173,17 +173,17 @@ def check_negative_sampler(sample_user_negatives):
                     "the user has NOT interacted with.")
     expect(len(set(arr.astype(int).tolist())) == 5, f"your negatives {arr.astype(int).tolist()} repeat an item; with "
                                                     "5 of the 5 free items asked for, each must appear once.")
-    # uniform over the allowed items: 4000 draws of 1 negative from 6 allowed items -> about 667 each
+    # uniform over the allowed items: 2000 draws of 1 negative from 6 allowed items -> about 333 each
     rng = np.random.default_rng(1)
     draws = np.array([int(np.asarray(sample_user_negatives(np.array([0, 7]), 8, 1, rng)).reshape(-1)[0])
-                      for _ in range(4000)])
+                      for _ in range(2000)])
     counts = np.bincount(draws, minlength=8)
-    expect(counts[0] == 0 and counts[7] == 0, "over 4,000 draws your sampler returned a positive item.")
+    expect(counts[0] == 0 and counts[7] == 0, "over 2,000 draws your sampler returned a positive item.")
     allowed = counts[1:7]
-    # a fair sampler has each count within about 4 standard deviations (sqrt(4000 * 1/6 * 5/6) = 23.6) of 667
-    expect(np.all(np.abs(allowed - 4000 / 6) < 100),
-           f"over 4,000 single draws with positives [0, 7] the items 1..6 came {allowed.tolist()} times; a uniform "
-           "sampler gives each about 667. Draw from the allowed items with equal probability.")
+    # a fair sampler keeps each count within about 4 standard deviations (sqrt(2000 * 1/6 * 5/6) = 16.7) of 333
+    expect(np.all(np.abs(allowed - 2000 / 6) < 70),
+           f"over 2,000 single draws with positives [0, 7] the items 1..6 came {allowed.tolist()} times; a uniform "
+           "sampler gives each about 333. Draw from the allowed items with equal probability.")
     a = np.asarray(sample_user_negatives(positives.copy(), 50, 4, np.random.default_rng(3)))
     b = np.asarray(sample_user_negatives(positives.copy(), 50, 4, np.random.default_rng(3)))
     expect(np.array_equal(a, b), "with the same seed your sampler gave different negatives: draw with the rng "
@@ -203,7 +203,7 @@ def check_collision_share(expected_collided_share):
     for (n, b), expected in cases:
         what = f"expected_collided_share(num_ids={n:,}, num_bins={b:,})"
         got = _number(expected_collided_share(n, b), what)
-        if n == 3 and np.isclose(got, 1 - (1 - 1 / b) ** n):
+        if np.isclose(got, 1 - (1 - 1 / b) ** n) and not np.isclose(got, expected):
             raise ExerciseIncorrect(f"{what}: you returned {got:.4f} = 1 - (1 - 1/b)^n. An id collides when one of "
                                     "the OTHER n - 1 ids lands in its bucket: the exponent is n - 1.")
         expect_close(got, expected, what, rtol=1e-6, atol=1e-9,

@@ -67,7 +67,7 @@ def check_top_k_by_dot(top_k_by_dot):
     if got == [3, 0, 1]:
         raise ExerciseIncorrect("top_k_by_dot(u, V, 3) returned the 3 SMALLEST dot products [3, 0, 1]. "
                                 "Sort by -scores (or reverse np.argsort) to put the largest first.")
-    if sorted(got) == [2, 4, 1] and got != [2, 4, 1]:
+    if set(got) == {2, 4, 1} and got != [2, 4, 1]:
         raise ExerciseIncorrect(f"top_k_by_dot(u, V, 3) returned the right items in the wrong order {got}: "
                                 "best first, i.e. [2, 4, 1] (dot products 5, 4, 2).")
     expect(got == [2, 4, 1], f"top_k_by_dot(u, V, 3): expected [2, 4, 1] (dot products 5, 4, 2), got {got}. "

@@ -575,39 +575,34 @@ def _check_heads(heads) -> list[tuple[str, int | None]]:
 
 
 def build_hashed_model(num_users: int, num_items: int, heads, *, embedding_dim: int = 32, l2: float = 1e-5,
-                       learning_rate: float = 3e-3, seed: int = 0) -> keras.Model:
-    """Matrix factorization (``"dot"`` with biases, logit output) whose user (or item) table is reached through
-    ``keras.layers.Hashing(num_bins)`` on the raw id instead of the contiguous index. Lesson 04.
+                       learning_rate: float = 3e-3, seed: int = 0, jit_compile: bool = False) -> keras.Model:
+    """Several independent matrix-factorization models (``"dot"`` with biases, logit output) in one Keras model,
+    one per entry of ``heads``, each with its own user and item tables. Lesson 04's hashing experiment.
 
-    ``heads``: pairs ``(side, num_bins)``: ``("user", 64)`` hashes raw user ids into 64 rows, ``("item", 512)``
-    raw item ids into 512 rows, ``("exact", None)`` is the usual exact tables. The model holds one independent
-    MF per head (output ``"exact"``, ``"user_bins_64"``, ...), trained side by side in one ``fit``: the heads
-    share no weights, so this equals training them one after another, at about the per-step cost of one.
-    Inputs: ``user_id``, ``item_id`` (raw ids, int64) and ``user_idx``, ``item_idx`` (int32).
-    ``num_bins == 1`` puts every id in one row (no hashing layer needed).
+    ``heads``: pairs ``(side, num_bins)``: ``("user", 64)`` gives the head a user table of 64 rows (the users'
+    raw ids are hashed into them by :func:`hash_buckets`, i.e. ``keras.layers.Hashing(64)``, in the input
+    pipeline), ``("item", 512)`` the same for items, ``("exact", None)`` the usual exact tables.
+
+    Inputs: ``<key>_user`` and ``<key>_item`` (int32 ``[batch]``, the table rows) for each head ``key``
+    (``"exact"``, ``"user_bins_64"``, ...); outputs: one logit ``[batch, 1]`` per head, named ``key``. The
+    heads share no weights, so training them side by side in one ``fit`` equals training them one after
+    another, at about the per-step cost of one. (``jit_compile=True`` works because hashing happens outside
+    the model, but on a 2-core CPU XLA's compile time outweighs its faster steps for a few epochs.)
     """
     _positive_int(num_users, "num_users")
     _positive_int(num_items, "num_items")
     heads = _check_heads(heads)
     keras.utils.set_random_seed(int(seed))
-    inputs = {
-        "user_id": keras.Input(shape=(), dtype="int64", name="user_id"),
-        "item_id": keras.Input(shape=(), dtype="int64", name="item_id"),
-        "user_idx": keras.Input(shape=(), dtype="int32", name="user_idx"),
-        "item_idx": keras.Input(shape=(), dtype="int32", name="item_idx"),
-    }
     reg = keras.regularizers.L2(l2) if l2 else None
-    outputs = {}
+    inputs, outputs = {}, {}
     for side, n in heads:
         key = _head_key(side, n)
-        index = {"user": (inputs["user_idx"], num_users), "item": (inputs["item_idx"], num_items)}
-        if side != "exact":
-            raw = inputs[f"{side}_id"]
-            hashed = layers.Hashing(n, name=f"{key}_hash")(raw) if n > 1 else ops.zeros_like(raw)
-            index[side] = (hashed, n)
         parts = []
-        for what in ("user", "item"):
-            idx, rows = index[what]
+        for what, rows in (("user", num_users), ("item", num_items)):
+            if side == what:
+                rows = n
+            idx = keras.Input(shape=(), dtype="int32", name=f"{key}_{what}")
+            inputs[f"{key}_{what}"] = idx
             vec = layers.Embedding(rows, embedding_dim, embeddings_initializer="uniform", embeddings_regularizer=reg,
                                    name=f"{key}_{what}_embedding")(idx)
             bias = layers.Embedding(rows, 1, embeddings_initializer="zeros", name=f"{key}_{what}_bias")(idx)
@@ -615,9 +610,23 @@ def build_hashed_model(num_users: int, num_items: int, heads, *, embedding_dim: 
         dot = layers.Dot(axes=1, name=f"{key}_dot")([parts[0][0], parts[1][0]])
         outputs[key] = layers.Add(name=key)([dot, parts[0][1], parts[1][1]])
     model = keras.Model(inputs, outputs, name="hashed_mf")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=bool(jit_compile),
                   loss={k: keras.losses.BinaryCrossentropy(from_logits=True) for k in outputs})
     return model
+
+
+def _row_maps(heads, user_ids: np.ndarray, item_ids: np.ndarray) -> dict:
+    """``{key: (user_row [num_users], item_row [num_items])}``: the table row of every user and item per head."""
+    maps = {}
+    for side, n in heads:
+        user_row = np.arange(len(user_ids), dtype=np.int32)
+        item_row = np.arange(len(item_ids), dtype=np.int32)
+        if side == "user":
+            user_row = hash_buckets(user_ids, n).astype(np.int32)
+        elif side == "item":
+            item_row = hash_buckets(item_ids, n).astype(np.int32)
+        maps[_head_key(side, n)] = (user_row, item_row)
+    return maps
 
 
 class _TableMF(Recommender):
@@ -638,7 +647,7 @@ class _TableMF(Recommender):
 
 def hashing_experiment(split, user_ids, item_ids=None, *, user_bins=(1024, 256, 64, 16, 1), item_bins=(),
                        epochs: int = 8, embedding_dim: int = 32, batch_size: int = 4096, seed: int = 0) -> pd.DataFrame:
-    """What hash collisions cost: MF whose user (or item) table sits behind ``keras.layers.Hashing(num_bins)``,
+    """What hash collisions cost: MF whose user (or item) rows are chosen by ``keras.layers.Hashing(num_bins)``,
     one model per bucket count plus the exact model, all trained on the same split with the same sampled
     negatives and scored by the shared sampled protocol (on the test item). Lesson 04.
 
@@ -665,12 +674,15 @@ def hashing_experiment(split, user_ids, item_ids=None, *, user_bins=(1024, 256, 
         item_ids = np.arange(split.num_items, dtype=np.int64) if item_ids is None else np.asarray(item_ids, np.int64)
     heads = [("exact", None)] + [("user", n) for n in user_bins] + [("item", n) for n in item_bins]
     heads = _check_heads(heads)
+    maps = _row_maps(heads, user_ids, item_ids)
     model = build_hashed_model(split.num_users, split.num_items, heads, embedding_dim=embedding_dim, seed=seed)
     keys = list(model.output.keys())
 
     def feed(u, i):
-        return {"user_id": user_ids[u], "item_id": item_ids[i], "user_idx": u.astype(np.int32),
-                "item_idx": i.astype(np.int32)}
+        out = {}
+        for key, (user_row, item_row) in maps.items():
+            out[f"{key}_user"], out[f"{key}_item"] = user_row[u], item_row[i]
+        return out
 
     fit_custom(model, split, epochs, batch_size=batch_size, seed=seed, feed=feed,
                targets=lambda y: {k: y for k in keys})
@@ -681,15 +693,11 @@ def hashing_experiment(split, user_ids, item_ids=None, *, user_bins=(1024, 256, 
         key = _head_key(side, n)
         w = {what: (model.get_layer(f"{key}_{what}_embedding").get_weights()[0],
                     model.get_layer(f"{key}_{what}_bias").get_weights()[0]) for what in ("user", "item")}
-        user_row = np.arange(split.num_users)
-        item_row = np.arange(split.num_items)
-        stats = {"collided_fraction": 0.0, "expected_collided_fraction": 0.0}
-        ids = 0
+        user_row, item_row = maps[key]
+        stats, ids = {"collided_fraction": 0.0, "expected_collided_fraction": 0.0}, 0
         if side == "user":
-            user_row = hash_buckets(user_ids, n)
             stats, ids = collision_stats(user_row, n), len(user_ids)
         elif side == "item":
-            item_row = hash_buckets(item_ids, n)
             stats, ids = collision_stats(item_row, n), len(item_ids)
         rec = _TableMF(key, *w["user"], *w["item"], user_row, item_row)
         res = evaluate(rec, split, protocol="sampled", k=10)

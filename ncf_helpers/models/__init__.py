@@ -23,6 +23,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from .builders import (  # noqa: E402
     BUILD_OPTIONS,
     DEFAULTS,
+    LABEL_DEFAULTS,
     OUTPUTS,
     PRETRAINED_NEUMF,
     VALID_INTERACTIONS,
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULTS",
     "EvalCallback",
     "KerasRecommender",
+    "LABEL_DEFAULTS",
     "OUTPUTS",
     "PRETRAINED_NEUMF",
     "TRAIN_OPTIONS",

@@ -21,7 +21,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from . import GREY, color_for, finish, new_figure, shorten, styled
+from . import GREY, MAX_WIDTH, color_for, finish, new_figure, shorten, styled
 
 __all__ = [
     "INTERACTION_LABELS",
@@ -176,12 +176,14 @@ def _wrap(label: str, width: int = 11) -> str:
 # ---------------------------------------------------------------------------------------------- 3. heatmap
 @styled
 def plot_similarity_heatmap(similarity: np.ndarray, titles: list[str], *, title: str | None = None,
-                            highlight: int | None = None, stretch: bool = True, ax=None, width: float = 4.9,
-                            height: float = 4.4):
+                            highlight: int | None = None, stretch: bool = True, annotate: str = "auto", ax=None,
+                            width: float = 4.9, height: float = 4.4):
     """Item x item cosine similarity over a panel of movies in a learned embedding space. Lessons 03-05.
 
     ``similarity``: float ``[n, n]`` in ``[-1, 1]`` (symmetric, 1 on the diagonal); ``titles``: ``n`` names.
-    ``highlight``: row to outline (the movie picked in the explorer). Every cell is annotated with its value.
+    ``highlight``: row to outline (the movie picked in the explorer). ``annotate``: write the values in
+    ``"all"`` cells, only in the highlighted ``"row"``, or ``"none"``; ``"auto"`` = the row when there is one,
+    else all (the explorer redraws this often, and 132 labels take most of a second to draw).
 
     Colours: when every off-diagonal similarity is positive and ``stretch`` (the default), the colour scale
     spans their range (popular movies share a large common direction, so their raw cosines all sit near 1
@@ -194,9 +196,17 @@ def plot_similarity_heatmap(similarity: np.ndarray, titles: list[str], *, title:
         raise ValueError(f"similarity must be [n, n] with n = len(titles) = {n}; got shape {sim.shape}.")
     if n < 2:
         raise ValueError("A similarity heatmap needs at least two items.")
+    if annotate not in ("auto", "all", "row", "none"):
+        raise ValueError(f"annotate must be 'auto', 'all', 'row' or 'none', got {annotate!r}.")
+    if annotate == "auto":
+        annotate = "row" if highlight is not None else "all"
     own = ax is None
     if own:
-        fig, ax = new_figure(width=width, height=height)
+        # A fixed layout: constrained layout measures every rotated label twice (the explorer redraws often).
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(min(width, MAX_WIDTH), height))
+        fig.subplots_adjust(left=0.30, right=0.84, bottom=0.27, top=0.93)
     else:
         fig = ax.figure
     off = ~np.eye(n, dtype=bool)
@@ -213,9 +223,10 @@ def plot_similarity_heatmap(similarity: np.ndarray, titles: list[str], *, title:
     labels = [shorten(t, 20) for t in titles]
     ax.set_xticks(np.arange(n), labels, rotation=60, ha="right", rotation_mode="anchor", fontsize=7.5)
     ax.set_yticks(np.arange(n), labels, fontsize=7.5)
+    rows = range(n) if annotate == "all" else ([highlight] if annotate == "row" and highlight is not None else [])
     if n <= 16:
         mid = (vmin + vmax) / 2
-        for i in range(n):
+        for i in rows:
             for j in range(n):
                 if i != j:
                     v = sim[i, j]
@@ -228,7 +239,11 @@ def plot_similarity_heatmap(similarity: np.ndarray, titles: list[str], *, title:
         ax.add_patch(Rectangle((-0.5, highlight - 0.5), n, 1, fill=False, ec="#D55E00", lw=1.8))
         ax.get_yticklabels()[highlight].set_fontweight("bold")
     ax.spines[:].set_visible(False)
-    fig.colorbar(im, ax=ax, shrink=0.75).set_label(label, fontsize=8)
+    if own:
+        cax = fig.add_axes([0.86, 0.27, 0.025, 0.66])
+        fig.colorbar(im, cax=cax).set_label(label, fontsize=8)
+    else:
+        fig.colorbar(im, ax=ax, shrink=0.75).set_label(label, fontsize=8)
     ax.set_title("Similarity in the learned space" if title is None else title, loc="left")
     return finish(fig) if own else fig
 

@@ -121,7 +121,7 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
         _arrow(ax, x, ys["embedding"] + 0.04, 0.5 + (x - 0.5) * 0.4, ys["interaction"] - 0.04)
     _box(ax, 0.5, ys["interaction"], 0.66, 0.08, f"Multiply: p_u * q_i\n[B, {d}]", layer_colors["interaction"])
     ax.text(0.5, ys["mlp"], "no hidden layers:\nh . (p_u * q_i) + b\n(h = 1, b = 0 is plain MF)", ha="center",
-            va="center", fontsize=8, color="#555")
+            va="center", fontsize=8, color="#555", bbox=dict(fc="white", ec="none", pad=2), zorder=3)
     _box(ax, 0.5, ys["output"], 0.6, 0.08, "Dense(1)\n[B, 1] logit", layer_colors["output"])
     _arrow(ax, 0.5, ys["interaction"] + 0.04, 0.5, ys["output"] - 0.04)
 
@@ -202,6 +202,7 @@ def plot_negative_coverage(coverage: pd.DataFrame):
     ax.plot(e, coverage["distinct_fixed"] / 1e6, marker="s", ms=3, color="#E69F00", label="drawn once, reused")
     ax.set_xlabel("epoch")
     ax.set_ylabel("distinct negative pairs seen\n(millions)")
+    ax.set_ylim(0, float(coverage["distinct_fresh"].max()) / 1e6 * 1.15)
     ax.legend(frameon=False, loc="upper left")
     ax.set_title("Fresh negatives show the model more of the catalogue", loc="left")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -318,9 +319,10 @@ def plot_same_space(pairs: Mapping[str, pd.DataFrame], table: pd.DataFrame, *, k
     ax.bar_label(b1, labels=[f"{v:.2f}" for v in exact], fontsize=8, padding=1)
     ax.bar_label(b2, labels=[f"{v:.2f}" for v in cosine], fontsize=8, padding=1)
     ax.set_xticks(x, names)
-    ax.set_ylim(0, 1.15)
+    ax.set_ylim(0, 1.45)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_ylabel(f"share of the model's top-{k}\nthat the search returns")
-    ax.legend(frameon=False, loc="upper right", ncols=2, title="nearest-neighbour search by", fontsize=8,
+    ax.legend(frameon=False, loc="upper center", ncols=2, title="nearest-neighbour search by", fontsize=8,
               title_fontsize=8)
     ax.set_title(f"Can a nearest-neighbour index over item vectors serve the model's own top-{k}?", loc="left")
     return finish(fig, "Same vector space? Inner product vs the model's score")
@@ -402,7 +404,7 @@ def plot_hashing(frame: pd.DataFrame):
         ax.plot(rows["num_bins"], rows["hr@10"], marker="o", color=colors[side], label=f"hashed {side} ids ({n_ids:,})")
         ax.axvline(n_ids, color=colors[side], lw=0.8, ls=":")
         ax2.plot(rows["num_bins"], rows["collided_fraction"], "o", color=colors[side], label=f"{side}s: measured")
-        grid = np.geomspace(max(1, rows["num_bins"].min()), rows["num_bins"].max() * 1.5, 60)
+        grid = np.geomspace(max(1, rows["num_bins"].min()), max(rows["num_bins"].max(), n_ids) * 4, 80)
         ax2.plot(grid, 1 - (1 - 1 / grid) ** (n_ids - 1), color=colors[side], lw=1,
                  label=f"{side}s: 1 - (1 - 1/bins)^(n - 1)")
     if len(exact):
@@ -411,12 +413,12 @@ def plot_hashing(frame: pd.DataFrame):
     ax.set_xlabel("hash buckets (rows in the table), log scale")
     ax.set_ylabel("HR@10 (test)")
     ax.set_ylim(0, min(1.0, float(frame["hr@10"].max()) * 1.25))
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.42))
     ax.set_title("Accuracy against table size", loc="left")
     ax2.set_xscale("log")
     ax2.set_ylim(-0.03, 1.08)
     ax2.set_xlabel("hash buckets, log scale")
     ax2.set_ylabel("ids sharing their bucket")
-    ax2.legend(frameon=False, fontsize=7.5, loc="upper right")
+    ax2.legend(frameon=False, fontsize=7.5, loc="lower left")
     ax2.set_title("Collisions", loc="left")
     return finish(fig, "The hashing trick: a fixed-size table for any number of ids")

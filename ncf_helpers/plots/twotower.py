@@ -98,7 +98,7 @@ def plot_sigmoid_dense(pairs: pd.DataFrame, rankings: pd.DataFrame, *, k: int = 
     _bar_labels(ax_b, bars, horizontal=True)
     ax_b.set_yticks(np.arange(len(labels))[::-1], [str(x).replace(": ", ":\n") for x in labels])
     ax_b.axvline(k / 100, color=GREY, ls="--", lw=1)
-    ax_b.text(k / 100, -0.6, " random", color="#555", fontsize=8, va="bottom")
+    ax_b.text(k / 100, len(labels) - 0.45, " random", color="#555", fontsize=8, va="top")
     ax_b.set_xlim(0, 1)
     ax_b.set_xlabel(f"HR@{k} (1 + 99 sampled negatives)")
     ax_b.set_title("What the index returns", loc="left")
@@ -199,7 +199,7 @@ def plot_ranking_stage(table: pd.DataFrame, coefficients: pd.Series | None = Non
     ax.set_xlim(0, 1)
     ax.set_xlabel("metric (1 + 99 sampled candidates per test request)")
     ax.set_title("A ranking stage that knows the request's time", loc="left")
-    ax.legend(frameon=False, loc="lower right")
+    ax.legend(frameon=False, loc="upper right")
     if coefficients is not None:
         axc = axes[0, 1]
         yc = np.arange(len(coefficients))[::-1]
@@ -209,4 +209,4 @@ def plot_ranking_stage(table: pd.DataFrame, coefficients: pd.Series | None = Non
         axc.axvline(0, color="black", lw=0.8)
         axc.set_xlabel("weight (standardised feature)")
         axc.set_title("What the ranker learned", loc="left")
-    return finish(fig)
+    return finish(fig, "Context in a ranking stage")

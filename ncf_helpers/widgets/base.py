@@ -155,6 +155,17 @@ def show_figure(fig, out: W.Output | None = None) -> None:
     plt.close(fig)
 
 
+def figure_png(fig, dpi: float | None = None) -> bytes:
+    """The figure as PNG bytes (what the inline backend would show), and the figure closed. Explorers keep these
+    bytes with a cached result, so showing it again costs no drawing (a heatmap takes most of a second)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, facecolor="white")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 class Explorer:
     """Controls + Run button + status/progress + error area + named views, backed by a :class:`ResultCache`.
 
@@ -264,6 +275,17 @@ class Explorer:
         """Render a matplotlib figure into view ``name`` (and remember it for tests)."""
         self.figures[name] = fig
         show_figure(fig, self.views[name])
+
+    def show_png(self, name: str, png: bytes, figure=None) -> None:
+        """Show PNG bytes (from :func:`figure_png`) in view ``name``; ``self.figures[name]`` becomes ``figure``
+        when given (a freshly drawn Figure), else the bytes (shown again from a cache)."""
+        from IPython.display import Image
+
+        self.figures[name] = png if figure is None else figure
+        out = self.views[name]
+        out.clear_output(wait=True)
+        with out:
+            display(Image(data=png, format="png"))
 
     def show_html(self, name: str, markup: str) -> None:
         out = self.views[name]

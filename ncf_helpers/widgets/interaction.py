@@ -36,7 +36,7 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from .base import Explorer, Progress, ResultCache, data_key, shared
+from .base import Explorer, Progress, ResultCache, data_key, figure_png, shared
 
 __all__ = [
     "EXPLORER_DEFAULTS",
@@ -197,6 +197,7 @@ class InteractionRun:
         = user vector . item vector (:func:`serving_vectors`), ``score`` = the model's logit.
     correlation : Pearson r of ``pairs.dot`` and ``pairs.score``; ``vectors`` says which vectors were used.
     model : the trained :class:`~ncf_helpers.models.KerasRecommender` (``None`` in the explorer's cache).
+    renders : the explorer's drawn views as PNG bytes, keyed by ``(view, variant)``.
     """
 
     config: dict
@@ -215,6 +216,8 @@ class InteractionRun:
     which: str = "valid"
     random_hr: float | None = None
     model: Any = field(default=None, repr=False)
+    renders: dict = field(default_factory=dict, repr=False, compare=False)
+    """PNG bytes of the views already drawn for this run (the explorer shows a cached run without redrawing)."""
 
     @property
     def interaction(self) -> str:
@@ -695,7 +698,7 @@ class InteractionExplorer(Explorer):
         if run.which != self.which or len(run.item_vectors) != self.split.num_items:
             raise ValueError("This run was trained on another split; pass the same split to the explorer.")
         if run.model is not None:  # keep the cache light; the lesson still holds its own reference
-            run = dataclasses.replace(run, model=None)
+            run = dataclasses.replace(run, model=None, renders={})
         c = run.config
         self.controls["interaction"].value = c["interaction"]
         if c["embedding_dim"] not in self.controls["embedding_dim"].options:
@@ -728,25 +731,36 @@ class InteractionExplorer(Explorer):
         self._remember(run)
         refs = self.references()
         best = refs["hr@10"].idxmax()
-        self.show("curve", plot_training_curve(
+        refs_key = ResultCache.key(refs[["hr@10", "ndcg@10"]].round(6).to_dict())  # drawn with these bars
+        self._figure("curve", run, refs_key, lambda: plot_training_curve(
             run.history, title=f"Training curve: {run.label}", reference=float(refs.loc[best, "hr@10"]),
             reference_label=f"{best} (best reference)"))
-        self.show("metrics", plot_metric_bars(run.metrics, refs[["hr@10", "ndcg@10"]], label=run.label,
-                                              interaction=run.interaction, random_hr=run.random_hr,
-                                              split_name="validation" if run.which == "valid" else "test"))
+        self._figure("metrics", run, refs_key, lambda: plot_metric_bars(
+            run.metrics, refs[["hr@10", "ndcg@10"]], label=run.label, interaction=run.interaction,
+            random_hr=run.random_hr, split_name="validation" if run.which == "valid" else "test"))
         self.show_html("history", '<div style="font-size:12px"><b>Configurations tried</b> (newest first; '
                        "highlighted: shown now; bold: best HR@10)</div>" + history_html(self.history_rows, self.current_row))
         self._render_similarity(run)
-        self.show("dot", plot_score_vs_dot(run.pairs["dot"], run.pairs["score"], positive=run.pairs["positive"],
-                                           correlation=run.correlation, interaction=run.interaction,
-                                           vectors=run.vectors))
+        self._figure("dot", run, None, lambda: plot_score_vs_dot(
+            run.pairs["dot"], run.pairs["score"], positive=run.pairs["positive"], correlation=run.correlation,
+            interaction=run.interaction, vectors=run.vectors))
+
+    def _figure(self, view: str, run: InteractionRun, variant, make) -> None:
+        """Draw ``make()`` into ``view`` once per run and variant; afterwards show the stored PNG (fast)."""
+        png = run.renders.get((view, variant))
+        if png is None:
+            fig = make()
+            png = run.renders[(view, variant)] = figure_png(fig)
+            self.show_png(view, png, figure=fig)
+        else:
+            self.show_png(view, png)
 
     def _render_similarity(self, run: InteractionRun) -> None:
         from ..plots.explorer import plot_similarity_heatmap
 
         picked = int(self.picker.value)
         highlight = run.panel.index(picked) if picked in run.panel else None
-        self.show("similarity", plot_similarity_heatmap(
+        self._figure("similarity", run, highlight, lambda: plot_similarity_heatmap(
             run.panel_similarity, run.panel_titles, highlight=highlight, title=f"Item similarity: {run.label}"))
         frame = neighbours(run, picked, self.dataset)
         space = {"neumf": "GMF-branch", "two_tower": "item-tower"}.get(run.interaction, "embedding")

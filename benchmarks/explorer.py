@@ -1,0 +1,135 @@
+"""How responsive is lesson 04's interaction explorer on ml-latest-small?
+
+For each interaction, the explorer's default configuration (``EXPLORER_DEFAULTS``: 32-d embeddings, MLP layers
+10-10, 8 epochs, 4 negatives, seed 0) is trained through the widget itself (``explorer.run()``, what the Train
+button does: build, train with per-epoch validation HR@10, score, compute the views, draw them), then asked
+for again, which must come from the cache. Budgets (issue 7): a new default configuration under 15 s, a cached
+one under 1 s, on 2 CPU cores. The reference bars (popularity, ItemCF, MF) are fitted once per split and
+kernel, before the first training; that one-off cost is reported separately.
+
+The 1-minute load average is printed next to every row: the machine may be shared, and a load above the
+number of cores slows everything down proportionally.
+
+Run from the repository root: ``NCF_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/explorer.py``.
+Writes ``benchmarks/results/explorer.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+
+import pandas as pd
+from _common import load_benchmark_data, machine, markdown_table, write_result
+
+BUDGET_NEW, BUDGET_CACHED = 15.0, 1.0
+
+
+def main() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ncf_helpers.widgets.interaction import EXPLORER_DEFAULTS, InteractionExplorer, explorer_split
+
+    start = time.perf_counter()
+    ds = load_benchmark_data("ml-latest-small")
+    split = explorer_split(ds, seed=0)
+    print(f"data + split: {time.perf_counter() - start:.1f} s")
+    quiet = io.StringIO()  # outside a notebook, display() prints figure reprs: keep the table readable
+
+    t0 = time.perf_counter()
+    import keras  # noqa: F401 - what a lesson has already paid for before the explorer's first run
+
+    t_import = time.perf_counter() - t0
+    explorer = InteractionExplorer(ds, split, seed=0)
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(quiet):
+        refs = explorer.references()
+    t_refs = time.perf_counter() - t0
+    print(f"import keras: {t_import:.1f} s; reference models (once per split and kernel): {t_refs:.1f} s")
+
+    # A warm-up run, so the first row does not also pay for TensorFlow's one-off start-up (thread pools,
+    # kernels registered on first use), which a lesson has paid long before the explorer is shown.
+    with contextlib.redirect_stdout(quiet):
+        explorer.controls["epochs"].value = 1
+        explorer.controls["interaction"].value = "gmf"
+        explorer.controls["embedding_dim"].value = 8
+        explorer.run()
+    explorer.controls["epochs"].value = EXPLORER_DEFAULTS["epochs"]
+    explorer.controls["embedding_dim"].value = EXPLORER_DEFAULTS["embedding_dim"]
+
+    rows = []
+    for interaction in ("dot", "gmf", "mlp", "neumf", "two_tower"):
+        explorer.controls["interaction"].value = interaction
+        load = os.getloadavg()[0]
+        with contextlib.redirect_stdout(quiet):
+            t0, c0 = time.perf_counter(), time.process_time()
+            run = explorer.run()
+            t_new, cpu_new = time.perf_counter() - t0, time.process_time() - c0
+            if run is None:
+                raise SystemExit(f"{interaction} failed in the explorer: {explorer.error.value}")
+            t0 = time.perf_counter()
+            again = explorer.run()
+            t_cached = time.perf_counter() - t0
+        assert again is run and explorer.last_cached, "the second run did not come from the cache"
+        hist = run.history
+        first_epoch = float(hist["seconds"].iloc[0])
+        later = float(hist["seconds"].diff().iloc[1:].mean()) if len(hist) > 1 else float("nan")
+        rows.append({
+            "interaction": interaction,
+            "epochs": run.config["epochs"],
+            "new run (s)": t_new,
+            "CPU time (s)": cpu_new,
+            "of which training (s)": float(hist["seconds"].iloc[-1]),
+            "1st epoch (s)": first_epoch,
+            "later epochs (s each)": later,
+            "cached (s)": t_cached,
+            "valid HR@10": run.metrics["hr@10"],
+            "r(dot, score)": run.correlation,
+            "load avg": load,
+            "within budget": "yes" if t_new < BUDGET_NEW and t_cached < BUDGET_CACHED else "NO",
+        })
+        print(f"{interaction:>10}: new {t_new:5.1f} s, cached {t_cached:.2f} s, HR@10 {run.metrics['hr@10']:.3f} "
+              f"(load {load:.1f})", flush=True)
+
+    table = pd.DataFrame(rows).set_index("interaction")
+    print()
+    print(markdown_table(table, ".2f"))
+    refs_table = refs.copy()
+    refs_table.index.name = "reference"
+    md = f"""# Interaction explorer responsiveness (lesson 04)
+
+`python benchmarks/explorer.py` on ml-latest-small (leave-last-one-out, rating >= 3.5, validation item per
+user, 99 sampled negatives), {machine()}.
+
+Each row trains the explorer's default configuration for that interaction (32-d embeddings, MLP/tower layers
+10-10, 8 epochs, 4 sampled negatives per positive, batch 4096, seed 0) through `explorer.run()` - what the
+Train button does: build, train with the validation HR@10 after every epoch, score the test item, compute the
+similarity and dot-vs-score views and draw all six views - and then asks for it again ("cached").
+Budgets: new default configuration < {BUDGET_NEW:.0f} s, cached < {BUDGET_CACHED:.0f} s.
+
+{markdown_table(table, ".2f")}
+
+* One-off costs before the first row, paid once per kernel: `import keras` {t_import:.1f} s (a lesson has paid it
+  long before), the reference models for the bars (popularity, ItemCF, MF by ALS) {t_refs:.1f} s, and a
+  1-epoch warm-up run (TensorFlow's first training in a process is slower).
+* "1st epoch" includes building the training graph for the new model; the explorer trains without XLA
+  (`jit_compile=False`): XLA makes later epochs faster but compiling each new model costs more than the
+  handful of epochs it saves (measured 2-3x an epoch on this machine).
+* "load avg" is the 1-minute load average when the row started. The machine is shared: with a load above the
+  2 cores, every wall time here is inflated roughly by load / 2. "CPU time" (user + system, all threads) hardly
+  depends on the load: on an otherwise idle machine a run's wall time is at most its CPU time (TensorFlow
+  spreads the work over both cores, so typically well under it).
+
+Reference bars (validation item), computed once per split:
+
+{markdown_table(refs_table, ".3f")}
+"""
+    path = write_result("explorer", md)
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

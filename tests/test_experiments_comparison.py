@@ -1,0 +1,279 @@
+"""Lesson 06's experiment, figure and exercise-check functions on tiny synthetic data (fast, except one test
+that trains a Keras model for an epoch)."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from ncf_helpers.data import leave_last_one_out, random_split
+from ncf_helpers.evaluate import evaluate
+from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect
+from ncf_helpers.exercises import lesson06 as ex
+from ncf_helpers.experiments import comparison as cmp
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def split(synthetic):
+    return leave_last_one_out(synthetic, num_negatives=49, seed=0, threshold=3.5)
+
+
+# ---------------------------------------------------------------------------------------------- compare_models
+def test_compare_models_same_negatives_and_seeds(split):
+    comp = cmp.compare_models(split, ["Popularity", "UserCF", "iALS"], seeds=(0, 1), verbose=False,
+                              options={"iALS": {"iterations": 3, "embedding_dim": 8}})
+    res = comp.results
+    assert list(res.columns[:3]) == ["model", "family", "seed"]
+    assert len(res) == 3 * 2 and set(res["seed"]) == {0, 1}
+    # Deterministic models are fitted once and their row repeated: spread 0.
+    pop = res[res["model"] == "Popularity"]
+    assert pop["deterministic"].all() and pop["hr@10"].nunique() == 1
+    # The numbers are the shared harness' numbers on the split's stored negatives.
+    direct = evaluate(comp.models["Popularity"], split)
+    assert pop["hr@10"].iloc[0] == pytest.approx(direct.hr)
+    assert pop["ndcg@10"].iloc[0] == pytest.approx(direct.ndcg)
+    # iALS is seeded: two different fits, and each seed's fit is reproducible.
+    als = res[res["model"] == "iALS"].set_index("seed")
+    again = cmp.make_model("iALS", split, 1, iterations=3, embedding_dim=8)
+    assert evaluate(again, split).hr == pytest.approx(als.loc[1, "hr@10"])
+    assert comp.models["iALS"].seed == 0 and comp.models["iALS"].name == "iALS"
+    # per-user results cover the test users, averaged over seeds
+    assert set(comp.per_user) == {"Popularity", "UserCF", "iALS"}
+    assert len(comp.per_user["iALS"]) == len(split.test)
+    assert comp.per_user["iALS"]["hr"].between(0, 1).all()
+    assert comp.seconds > 0 and comp.seeds == (0, 1)
+    # everything beats random on planted structure
+    assert (res["hr@10"] > 10 / 50).all()
+
+
+def test_compare_models_errors(split, synthetic):
+    with pytest.raises(ValueError, match="Unknown model"):
+        cmp.compare_models(split, ["Popularity", "SVD++"], verbose=False)
+    with pytest.raises(ValueError, match="distinct"):
+        cmp.compare_models(split, ["Popularity"], seeds=(1, 1), verbose=False)
+    with pytest.raises(ValueError, match="at least one"):
+        cmp.compare_models(split, [], verbose=False)
+    with pytest.raises(ValueError, match="no stored sampled negatives"):
+        cmp.compare_models(random_split(synthetic, seed=0), ["Popularity"], verbose=False)
+    with pytest.raises(ValueError, match="Unknown model"):
+        cmp.make_model("BPR", split)
+
+
+def test_compare_models_prints_one_line_per_model(split, capsys):
+    cmp.compare_models(split, ["Popularity", "ItemCF"], seeds=(0, 1, 2))
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2 and out[0].startswith("Popularity") and "(no seed)" in out[0]
+
+
+@pytest.mark.slow
+def test_compare_models_keras(split):
+    comp = cmp.compare_models(split, ["GMF"], seeds=(0,), epochs=1, verbose=False,
+                              options={"GMF": {"embedding_dim": 8}})
+    row = comp.results.iloc[0]
+    assert row["model"] == "GMF" and row["family"] == "dot product" and not row["deterministic"]
+    assert 10 / 50 < row["hr@10"] <= 1
+    assert comp.models["GMF"].name == "GMF"
+
+
+# ---------------------------------------------------------------------------------------------- summaries
+@pytest.fixture
+def toy_results():
+    return pd.DataFrame({
+        "model": ["A", "A", "A", "B", "B", "B"],
+        "family": ["dot product"] * 3 + ["baseline"] * 3,
+        "seed": [0, 1, 2] * 2,
+        "hr@10": [0.60, 0.62, 0.64, 0.70, 0.70, 0.70],
+        "ndcg@10": [0.40, 0.40, 0.43, 0.50, 0.50, 0.50],
+        "fit_seconds": [1.0, 2.0, 3.0, 0.1, 0.1, 0.1],
+    })
+
+
+def test_summarise_by_hand(toy_results):
+    s = cmp.summarise(toy_results)
+    assert list(s.index) == ["A", "B"]  # order of first appearance
+    # A: mean 0.62; deviations -0.02, 0, +0.02 -> sum of squares 0.0008 / (3 - 1) = 0.0004 -> std 0.02
+    assert s.loc["A", "hr@10_mean"] == pytest.approx(0.62)
+    assert s.loc["A", "hr@10_std"] == pytest.approx(0.02)
+    # ndcg A: mean 0.41; deviations -0.01, -0.01, +0.02 -> 0.0006 / 2 = 0.0003 -> std 0.017321
+    assert s.loc["A", "ndcg@10_std"] == pytest.approx(np.sqrt(0.0003))
+    assert s.loc["B", "hr@10_std"] == 0.0 and s.loc["A", "seeds"] == 3
+    assert s.loc["A", "fit_seconds"] == pytest.approx(2.0)
+    assert s.loc["B", "family"] == "baseline"
+    with pytest.raises(ValueError, match="tidy DataFrame"):
+        cmp.summarise(pd.DataFrame({"x": [1]}))
+    with pytest.raises(ValueError, match="No metric"):
+        cmp.summarise(pd.DataFrame({"model": ["A"], "seed": [0]}))
+
+
+def test_comparison_table_sorted_and_formatted(toy_results):
+    t = cmp.comparison_table(toy_results)
+    assert list(t.index) == ["B", "A"]  # best HR@10 first
+    assert t.loc["A", "HR@10"] == "0.620 ± 0.020"
+    assert t.loc["B", "NDCG@10"] == "0.500 ± 0.000"
+    assert list(t.columns) == ["family", "HR@10", "NDCG@10", "seeds", "fit s"]
+    one = cmp.comparison_table(toy_results[toy_results["seed"] == 0])
+    assert one.loc["A", "HR@10"] == "0.600 ± 0.000"  # a single seed has no spread to show
+
+
+def test_paired_difference():
+    users = np.arange(4)
+    a = pd.DataFrame({"user_idx": users, "hr": [1.0, 1.0, 0.0, 1.0], "ndcg": [1.0, 0.5, 0.0, 0.5]})
+    b = pd.DataFrame({"user_idx": users, "hr": [0.0, 1.0, 0.0, 0.0], "ndcg": [0.0, 0.5, 0.0, 0.5]})
+    d = cmp.paired_difference({"A": a, "B": b}, "A", "B", n_boot=500)
+    # per-user differences 1, 0, 0, 1 -> mean 0.5; every resample's mean lies in [0, 1]
+    assert d["difference"] == pytest.approx(0.5) and d["users"] == 4
+    assert 0.0 <= d["low"] <= 0.5 <= d["high"] <= 1.0
+    same = cmp.paired_difference({"A": a, "B": a}, "A", "B")
+    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0, "users": 4}
+    nd = cmp.paired_difference({"A": a, "B": b}, "A", "B", metric="ndcg")
+    assert nd["difference"] == pytest.approx(0.25)  # (1 + 0 + 0 + 0) / 4
+    # only common users are paired
+    c = pd.DataFrame({"user_idx": [10, 11], "hr": [1.0, 0.0], "ndcg": [1.0, 0.0]})
+    with pytest.raises(ValueError, match="different users"):
+        cmp.paired_difference({"A": a, "C": c}, "A", "C")
+    with pytest.raises(ValueError, match="No per-user results"):
+        cmp.paired_difference({"A": a}, "A", "Z")
+
+
+# ---------------------------------------------------------------------------------------------- protocol
+@pytest.fixture
+def toy_curve():
+    rows = []
+    for model, s99, full in (("Pop", 0.62, 0.040), ("ALS", 0.77, 0.072), ("MLP", 0.61, 0.045)):
+        rows += [{"model": model, "num_negatives": "99", "candidates": 100, "hr@10": s99},
+                 {"model": model, "num_negatives": "all", "candidates": 9000, "hr@10": full},
+                 {"model": model, "num_negatives": "1", "candidates": 2, "hr@10": 1.0}]
+    return pd.DataFrame(rows)
+
+
+def test_sampled_vs_full_by_hand(toy_curve):
+    t = cmp.sampled_vs_full(toy_curve)
+    assert list(t.index) == ["ALS", "Pop", "MLP"]  # by sampled HR@10
+    assert list(t["rank sampled"]) == [1, 2, 3]
+    # full: ALS 0.072 > MLP 0.045 > Pop 0.040 -> Pop drops to 3rd, MLP rises to 2nd
+    assert t.loc["Pop", "rank full"] == 3 and t.loc["MLP", "rank full"] == 2
+    assert t.loc["ALS", "ratio"] == pytest.approx(0.072 / 0.77)
+    with pytest.raises(ValueError, match="num_negatives='5'"):
+        cmp.sampled_vs_full(toy_curve, sampled=5)
+    with pytest.raises(ValueError, match="lacks column"):
+        cmp.sampled_vs_full(toy_curve.drop(columns="hr@10"))
+
+
+def test_kendall_tau_by_hand_and_brute_force():
+    assert cmp.kendall_tau([1, 2, 3], [10, 20, 30]) == 1.0
+    assert cmp.kendall_tau([1, 2, 3], [3, 2, 1]) == -1.0
+    # pairs (0,1) +, (0,2) +, (1,2) - -> (2 - 1) / 3
+    assert cmp.kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
+    # a tie in a counts 0: pairs (0,1) tie, (0,2) +, (1,2) + -> 2 / 3
+    assert cmp.kendall_tau([1, 1, 2], [1, 2, 3]) == pytest.approx(2 / 3)
+    rng = np.random.default_rng(0)
+    a, b = rng.random(12), rng.random(12)
+    brute = np.mean([np.sign(a[i] - a[j]) * np.sign(b[i] - b[j]) for i in range(12) for j in range(i + 1, 12)])
+    assert cmp.kendall_tau(a, b) == pytest.approx(brute)
+    with pytest.raises(ValueError, match="same length"):
+        cmp.kendall_tau([1, 2], [1, 2, 3])
+
+
+def test_literature_table():
+    lit = cmp.literature_table()
+    assert list(lit.columns) == ["source", "data", "model", "hr@10", "ndcg@10", "note"]
+    he = lit[lit["source"] == "He et al. 2017"].iloc[0]
+    assert (he["hr@10"], he["ndcg@10"]) == (0.730, 0.447)
+    rendle = lit[lit["source"] == "Rendle et al. 2020"].set_index("model")["hr@10"]
+    assert rendle["MF (tuned dot product)"] == 0.729 and rendle["NeuMF"] == 0.709
+    assert (lit["data"] == "ML-1M").all()
+    assert lit["source"].str.startswith("Dacrema").any()
+
+
+def test_registry_is_consistent():
+    assert set(cmp.FAMILY) == set(cmp.MODELS)
+    assert set(cmp.KERAS_INTERACTION) <= set(cmp.MODELS) and cmp.DETERMINISTIC <= set(cmp.MODELS)
+    from ncf_helpers.plots.comparison import FAMILY_COLORS
+
+    assert set(cmp.FAMILY.values()) <= set(FAMILY_COLORS)
+
+
+# ---------------------------------------------------------------------------------------------- figures
+def test_plots(toy_results, toy_curve):
+    from matplotlib.figure import Figure
+
+    from ncf_helpers.plots import comparison as plots
+
+    fig = plots.plot_comparison(toy_results)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["A", "B"]  # best (B) at the top = last tick
+    assert fig.get_size_inches()[0] <= 9.5
+    fig = plots.plot_sampled_vs_full(cmp.sampled_vs_full(toy_curve))
+    assert isinstance(fig, Figure)
+    ours = pd.DataFrame({"model": ["NeuMF"], "hr@10": [0.70], "hr@10_std": [0.01]})
+    fig = plots.plot_literature(cmp.literature_table(), ours)
+    assert len(fig.axes[0].get_yticklabels()) == 4  # 3 published numbers (Dacrema has none) + ours
+    with pytest.raises(ValueError, match="lacks column"):
+        plots.plot_comparison(toy_results.drop(columns="ndcg@10"))
+    with pytest.raises(ValueError, match="lacks column"):
+        plots.plot_sampled_vs_full(pd.DataFrame({"sampled": [0.5]}))
+
+
+# ---------------------------------------------------------------------------------------------- exercises
+def test_exercise_6_1():
+    assert ex.check_random_hit_rate(lambda n, k: min(1.0, k / (n + 1)))
+    with pytest.raises(ExerciseIncorrect, match="99 \\+ 1 = 100"):
+        ex.check_random_hit_rate(lambda n, k: k / n)
+    with pytest.raises(ExerciseIncorrect, match="cannot exceed 1"):
+        ex.check_random_hit_rate(lambda n, k: k / (n + 1))
+    with pytest.raises(ExerciseIncomplete):
+        ex.check_random_hit_rate(lambda n, k: (_ for _ in ()).throw(NotImplementedError()))
+
+
+def _hr(target, negatives, n, k):
+    return float(np.mean((negatives[:, :n] > target[:, None]).sum(axis=1) < k))
+
+
+def test_exercise_6_2():
+    assert ex.check_hr_with_negatives(_hr)
+    with pytest.raises(ExerciseIncorrect, match="first n columns"):
+        ex.check_hr_with_negatives(lambda t, neg, n, k: _hr(t, neg, neg.shape[1], k))
+    with pytest.raises(ExerciseIncorrect, match="FEWER than k"):
+        ex.check_hr_with_negatives(lambda t, neg, n, k: float(np.mean((neg[:, :n] > t[:, None]).sum(axis=1) <= k)))
+
+
+def test_exercise_6_3():
+    def good(results):
+        return results.groupby("model")["hr@10"].agg(["mean", "std"]).sort_values("mean", ascending=False)
+
+    assert ex.check_mean_and_spread(good)
+    with pytest.raises(ExerciseIncorrect, match="ddof=1"):
+        ex.check_mean_and_spread(lambda r: r.groupby("model")["hr@10"].agg(["mean", lambda x: x.std(ddof=0)])
+                                 .set_axis(["mean", "std"], axis=1).sort_values("mean", ascending=False))
+    with pytest.raises(ExerciseIncorrect, match="best first"):
+        ex.check_mean_and_spread(lambda r: good(r).sort_values("mean"))
+    with pytest.raises(ExerciseIncorrect, match="must return a DataFrame"):
+        ex.check_mean_and_spread(lambda r: None)
+
+
+def test_exercise_6_4():
+    def good(a, b):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        i, j = np.triu_indices(len(a), 1)
+        return int(np.sum(np.sign(a[i] - a[j]) * np.sign(b[i] - b[j]) < 0))
+
+    assert ex.check_discordant_pairs(good)
+
+    def ordered_pairs(a, b):  # counts (i, j) and (j, i)
+        return 2 * good(a, b)
+
+    with pytest.raises(ExerciseIncorrect, match="each unordered pair once"):
+        ex.check_discordant_pairs(ordered_pairs)
+
+    def ties_count(a, b):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        i, j = np.triu_indices(len(a), 1)
+        return int(np.sum(np.sign(a[i] - a[j]) * np.sign(b[i] - b[j]) <= 0))
+
+    with pytest.raises(ExerciseIncorrect, match="tied"):
+        ex.check_discordant_pairs(ties_count)
