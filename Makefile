@@ -5,7 +5,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB_FLAGS := --notebook-dir=lessons --ServerApp.ip=127.0.0.1 \
-	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+	--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	$(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
+# Extra options for `make lab`, e.g. LAB_ARGS="--no-browser --ServerApp.port=8899".
+LAB_ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: venv lab test test-fast student benchmarks clean-venv
@@ -20,7 +23,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_FLAGS)
+	$(BIN)/jupyter lab $(LAB_FLAGS) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

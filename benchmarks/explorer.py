@@ -118,6 +118,8 @@ Budgets: new default configuration < {BUDGET_NEW:.0f} s, cached < {BUDGET_CACHED
 * "1st epoch" includes building the training graph for the new model; the explorer trains without XLA
   (`jit_compile=False`): XLA makes later epochs faster but compiling each new model costs more than the
   handful of epochs it saves (measured 2-3x an epoch on this machine).
+* This run's scheduling priority: nice {os.nice(0)} (run as `nice -n -10 ...` to approximate an idle machine
+  when others share it; 0 is the default).
 * "load avg" is the 1-minute load average when the row started. The machine is shared: with a load above the
   2 cores, every wall time here is inflated roughly by load / 2. "CPU time" (user + system, all threads) hardly
   depends on the load: on an otherwise idle machine a run's wall time is at most its CPU time (TensorFlow

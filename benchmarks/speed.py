@@ -51,6 +51,18 @@ def seed_model(num_users: int, num_items: int, embedding_dim: int) -> keras.Mode
     return model
 
 
+class FirstStepTimer(keras.callbacks.Callback):
+    """Records the wall-clock time at the end of the very first training step (graph tracing happens there)."""
+
+    def __init__(self):
+        super().__init__()
+        self.first_step_done = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.first_step_done is None:
+            self.first_step_done = time.perf_counter()
+
+
 class _SeedAsRecommender:
     """Just enough of the Recommender interface for evaluate(protocol="labels")."""
 
@@ -74,26 +86,33 @@ def run_seed_path(split, embedding_dim):
         # make_csv_dataset yields an OrderedDict; Keras 3 flattens it in insertion order but the model's plain
         # dict inputs in sorted order, which would feed movieId into the user embedding. A plain dict fixes it.
         data = data.map(lambda features, label: (dict(features), label))
-        wall, cpu = time.perf_counter(), time.process_time()
-        model.fit(data, epochs=1, verbose=0)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        timer = FirstStepTimer()
+        start, cpu = time.perf_counter(), time.process_time()
+        model.fit(data, epochs=1, verbose=0, callbacks=[timer])
+        end, cpu = time.perf_counter(), time.process_time() - cpu
     auc = evaluate(_SeedAsRecommender(model), split, protocol="labels").metrics
-    return {"epochs": 1, "batch size": SEED_BATCH, "rows": len(train_rows), "seconds": wall, "CPU s": cpu,
-            "rows/s": len(train_rows) / wall, "test ROC-AUC": auc["roc_auc"], "test accuracy": auc["accuracy"]}
+    rows = len(train_rows)
+    return {"epochs": 1, "batch size": SEED_BATCH, "rows": rows, "seconds": end - start, "CPU s": cpu,
+            "first step s": timer.first_step_done - start, "rows/s": rows / (end - start),
+            "rows/s after step 1": (rows - SEED_BATCH) / (end - timer.first_step_done),
+            "test ROC-AUC": auc["roc_auc"], "test accuracy": auc["accuracy"]}
 
 
 def run_our_path(split, epochs):
     cfg = {**DEFAULTS["mlp"], **LABEL_DEFAULTS["mlp"]}
     model = build_model(split.num_users, split.num_items, "mlp", embedding_dim=cfg["embedding_dim"],
                         hidden=cfg["hidden"], l2=cfg["l2"], learning_rate=cfg["learning_rate"], seed=SEED)
-    wall, cpu = time.perf_counter(), time.process_time()
+    timer = FirstStepTimer()
+    start, cpu = time.perf_counter(), time.process_time()
     hist = train(model, split, epochs=epochs, num_negatives=0, batch_size=cfg["batch_size"], seed=SEED,
-                 verbose=0, eval_metrics=False)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                 verbose=0, eval_metrics=False, callbacks=[timer])
+    end, cpu = time.perf_counter(), time.process_time() - cpu
     auc = evaluate(KerasRecommender(model), split, protocol="labels").metrics
     rows = hist.rows_per_epoch * hist.epochs
-    return {"epochs": epochs, "batch size": cfg["batch_size"], "rows": rows, "seconds": wall, "CPU s": cpu,
-            "rows/s": rows / hist.train_seconds, "test ROC-AUC": auc["roc_auc"], "test accuracy": auc["accuracy"]}
+    return {"epochs": epochs, "batch size": cfg["batch_size"], "rows": rows, "seconds": end - start, "CPU s": cpu,
+            "first step s": timer.first_step_done - start, "rows/s": rows / (end - start),
+            "rows/s after step 1": (rows - cfg["batch_size"]) / (end - timer.first_step_done),
+            "test ROC-AUC": auc["roc_auc"], "test accuracy": auc["accuracy"]}
 
 
 def main():
@@ -111,12 +130,14 @@ def main():
     results[f"ours: numpy arrays -> model.fit, {n_ours} epochs (LABEL_DEFAULTS)"] = run_our_path(split, n_ours)
     table = pd.DataFrame(results).T
     table.index.name = "pipeline"
-    seed_rate = table["rows/s"].iloc[0]
-    table["speed-up"] = [f"{r / seed_rate:.0f}x" for r in table["rows/s"]]
+    table["speed-up (all)"] = [f"{r / table['rows/s'].iloc[0]:.0f}x" for r in table["rows/s"]]
+    steady = table["rows/s after step 1"]
+    table["speed-up (after step 1)"] = [f"{r / steady.iloc[0]:.0f}x" for r in steady]
     for col in ("epochs", "batch size", "rows"):
         table[col] = table[col].astype(int)
-    table["rows/s"] = [f"{r:,.0f}" for r in table["rows/s"]]
-    for col in ("seconds", "CPU s"):
+    for col in ("rows/s", "rows/s after step 1"):
+        table[col] = [f"{r:,.0f}" for r in table[col].astype(float)]
+    for col in ("seconds", "CPU s", "first step s"):
         table[col] = table[col].astype(float).round(1)
     for col in ("test ROC-AUC", "test accuracy"):
         table[col] = table[col].astype(float)
@@ -134,7 +155,11 @@ Dense(10, relu) x 2, Dense(1, sigmoid)), binary cross-entropy, Adam. The seed pa
 temporary CSV (`userId,movieId,label`) and read with `tf.data.experimental.make_csv_dataset(batch_size=12,
 label_name="label", num_epochs=1, shuffle=True)`, Adam's default step size, one epoch. Ours:
 `ncf_helpers.models.train` (numpy arrays, batch 4096, shuffled in numpy), `LABEL_DEFAULTS["mlp"]` =
-{LABEL_DEFAULTS["mlp"]}. rows/s include graph tracing; "seconds" is wall time of training only. Test ROC-AUC
+{LABEL_DEFAULTS["mlp"]}. "seconds" is the wall time of training (for ours including the per-epoch numpy
+shuffling); "first step s" is the time to the end of the first optimizer step, which includes Keras/TensorFlow
+tracing the train step (a one-off cost per model); "rows/s" = rows / seconds; "rows/s after step 1" leaves
+out that first step, i.e. the rate at which each pipeline streams rows once it runs. The speed-ups divide by
+the seed path's rate. Test ROC-AUC / accuracy after the stated number of epochs. Test ROC-AUC
 from `evaluate(..., protocol="labels")` on the {len(split.test):,} test rows.
 
 {markdown_table(table)}

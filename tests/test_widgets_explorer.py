@@ -211,6 +211,18 @@ def test_protocol_explorer_slider(split):
     assert ex.last_cached
 
 
+def test_protocol_explorer_shows_a_given_curve(split):
+    pop = {"Popularity": PR.reference_models(split, fast=True)["Popularity"]}
+    curve = PR.protocol_curve(pop, split, negatives=(4, 99, "all"))
+    ex = PR.ProtocolExplorer(pop, split, curve=curve)
+    assert [v for _, v in ex.controls["num_negatives"].options] == ["4", "99", "all"]  # the lesson's settings
+    assert ex.curve() is curve and ex.error.value == ""
+    ex.controls["num_negatives"].value = "4"
+    assert "every model scores HR@10 = 1" in ex.figures["summary"]  # 5 candidates <= 10
+    with pytest.raises(ValueError, match="lacks column"):
+        PR.ProtocolExplorer(pop, split, curve=curve.drop(columns="candidates"))
+
+
 def test_data_key_tells_splits_apart(synthetic, split):
     assert data_key(split) == data_key(I.explorer_split(synthetic, seed=0))
     assert data_key(split) != data_key(I.explorer_split(synthetic, seed=1))

@@ -142,6 +142,8 @@ def compare_models(split, names=MODELS, seeds=(0, 1, 2), *, k: int = 10, epochs:
                          "num_negatives=99) so every model is ranked against the same candidates.")
     options = options or {}
     start = time.perf_counter()
+    if any(n in KERAS_INTERACTION for n in names):
+        from .. import models as _keras_models  # noqa: F401 - import TensorFlow now, not inside the first fit's time
     rows, models, per_user = [], {}, {}
     for name in names:
         runs = seeds[:1] if name in DETERMINISTIC else seeds

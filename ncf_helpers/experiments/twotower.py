@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "CONTEXT_FEATURES",
     "ContextRanker",
     "catalogue_scaling",
     "cold_start_neighbours",

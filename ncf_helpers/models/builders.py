@@ -83,8 +83,8 @@ see ``PRETRAINED_NEUMF``)."""
 LABEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "dot": dict(l2=1e-5, epochs=10),
     "gmf": dict(l2=1e-5, learning_rate=1e-2, epochs=6),
-    "mlp": dict(l2=1e-5, learning_rate=3e-3, epochs=4),
-    "neumf": dict(epochs=4),
+    "mlp": dict(l2=3e-4, learning_rate=3e-3, epochs=8),
+    "neumf": dict(l2=1e-4, epochs=6),
     "two_tower": dict(epochs=2),
 }
 """Overrides of :data:`DEFAULTS` for the seed course's protocol (lesson 06): a random 80/20 split of all rating

@@ -75,35 +75,42 @@ def plot_comparison(results: pd.DataFrame, *, k: int = 10, width: float = 9.5, h
 
 
 @styled
-def plot_sampled_vs_full(table: pd.DataFrame, *, metric_label: str = "HR@10", width: float = 8.0,
-                         height: float = 4.2):
+def plot_sampled_vs_full(table: pd.DataFrame, families: dict | None = None, *, metric_label: str = "HR@10",
+                         width: float = 8.0, height: float = 4.2):
     """Lesson 06: ``table`` from :func:`~ncf_helpers.experiments.comparison.sampled_vs_full` (index: model;
-    ``sampled``, ``full``, ``rank sampled``, ``rank full``). A slope chart: each model's place (1 = best) with
-    99 sampled negatives (left) and against every item (right), its value written beside it. Crossing lines
-    are models whose order the protocol changes."""
-    need = ("sampled", "full", "rank sampled", "rank full")
+    ``sampled``, ``full``). A slope chart: each model's place (top = best; ties keep the table's order) with 99
+    sampled negatives (left) and against every item (right), its value written beside it. Crossing lines are
+    models whose order the protocol changes; they are drawn thicker. ``families`` (``{model: family}``, e.g.
+    :data:`ncf_helpers.experiments.comparison.FAMILY`) colours the lines as in :func:`plot_comparison`."""
+    need = ("sampled", "full")
     missing = [c for c in need if c not in table.columns]
     if missing:
         raise ValueError(f"table lacks column(s) {missing}; pass the DataFrame of sampled_vs_full().")
     fig, ax = new_figure(1, 1, width=width, height=height)
-    n = len(table)
-    for j, (model, row) in enumerate(table.iterrows()):
-        color = OKABE_ITO[j % len(OKABE_ITO)]
-        if color == "#F0E442":
-            color = "#B8A900"
-        moved = row["rank sampled"] != row["rank full"]
-        ax.plot([0, 1], [row["rank sampled"], row["rank full"]], color=color, lw=2.2 if moved else 1.2,
-                marker="o", alpha=1.0 if moved else 0.7)
-        ax.text(-0.03, row["rank sampled"], f"{model}  {row['sampled']:.3f}", ha="right", va="center", fontsize=9,
-                color=color)
-        ax.text(1.03, row["rank full"], f"{row['full']:.3f}  {model}", ha="left", va="center", fontsize=9,
-                color=color)
-    ax.set_xlim(-0.75, 1.75)
+    models = list(table.index)
+    left = {m: j for j, m in enumerate(table["sampled"].sort_values(ascending=False, kind="stable").index)}
+    right = {m: j for j, m in enumerate(table["full"].sort_values(ascending=False, kind="stable").index)}
+    for j, model in enumerate(models):
+        color = _family_color(families.get(model, "")) if families else OKABE_ITO[j % len(OKABE_ITO)]
+        moved = left[model] != right[model]
+        ax.plot([0, 1], [left[model] + 1, right[model] + 1], color=color, lw=2.4 if moved else 1.2,
+                marker="o", alpha=1.0 if moved else 0.6)
+        ax.text(-0.04, left[model] + 1, f"{model}  {table.loc[model, 'sampled']:.3f}", ha="right", va="center",
+                fontsize=9)
+        ax.text(1.04, right[model] + 1, f"{table.loc[model, 'full']:.3f}  {model}", ha="left", va="center",
+                fontsize=9)
+    n = len(models)
+    ax.set_xlim(-0.8, 1.8)
     ax.set_ylim(n + 0.6, 0.4)
     ax.set_xticks([0, 1], [f"{metric_label}, 1 + 99 sampled", f"{metric_label}, all items"])
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
-    ax.set_title("Rank of each model (1 = best) under two protocols", loc="left")
+    if families:
+        present = {str(families.get(m, "")) for m in models}
+        handles = [Patch(color=c, label=f) for f, c in FAMILY_COLORS.items() if f in present]
+        ax.legend(handles=handles, frameon=False, fontsize=8, loc="lower center", ncol=len(handles),
+                  bbox_to_anchor=(0.5, -0.22))
+    ax.set_title("Place of each model (top = best) under two protocols", loc="left")
     return finish(fig)
 
 
@@ -136,5 +143,5 @@ def plot_literature(literature: pd.DataFrame, ours: pd.DataFrame | None = None, 
     lo, hi = min(values) - 0.05, max(values) + 0.05
     ax.set_xlim(max(0.0, lo), min(1.0, hi))
     ax.set_xlabel("HR@10 (leave-one-out, 1 + 99 sampled negatives)")
-    ax.set_title("Published numbers (grey) and ours (blue): different data, same protocol", loc="left")
+    ax.set_title("Published (grey, ML-1M) and ours (blue): same protocol, different data", loc="left")
     return finish(fig)

@@ -38,7 +38,8 @@ INTERACTION_LABELS = {"dot": "Dot (MF)", "gmf": "GMF", "mlp": "MLP", "neumf": "N
 """Display names of the ``interaction`` values of :func:`ncf_helpers.models.build_model`."""
 
 _INTERACTION_COLOR_KEY = {"dot": "Keras dot", "gmf": "GMF", "mlp": "MLP", "neumf": "NeuMF", "two_tower": "Two-tower"}
-_REFERENCE_COLOR_KEY = {"MF (ALS)": "ImplicitALS"}
+_REFERENCE_COLOR_KEY = {"MF (ALS)": "ImplicitALS", "iALS": "ImplicitALS", "ALS": "ImplicitALS", "MF (dot)": "Keras dot",
+                        "MF": "Keras dot"}
 
 
 def interaction_color(interaction: str) -> str:
@@ -86,22 +87,28 @@ def plot_training_curve(history: pd.DataFrame, *, title: str | None = None, metr
     ax_loss.set_title("Training curve" if title is None else title, loc="left")
     if metric in history.columns and history[metric].notna().any():
         values = history[metric].to_numpy(float)
-        ax_metric.plot(epochs, values, marker="o", ms=3, color="#D55E00", label=f"validation {metric.upper()}")
+        ax_metric.plot(epochs, values, marker="o", ms=3, color="#D55E00")
         best = int(np.nanargmax(values))
         ax_metric.annotate(f"{values[best]:.3f}", (epochs[best], values[best]), textcoords="offset points",
                            xytext=(0, 5), ha="center", fontsize=8)
         lo, hi = np.nanmin(values), np.nanmax(values)
         if reference is not None:
-            ax_metric.axhline(reference, color=GREY, ls="--", lw=1, label=reference_label or "reference")
+            ax_metric.axhline(reference, color=GREY, ls="--", lw=1)
             lo, hi = min(lo, reference), max(hi, reference)
         pad = max(0.02, 0.15 * (hi - lo))
         ax_metric.set_ylim(max(0.0, lo - pad), min(1.0, hi + 2 * pad))
-        ax_metric.legend(loc="lower right", frameon=False)
+        if reference is not None:  # a label on the line instead of a legend that could hide the curve
+            ax_metric.annotate(reference_label or "reference", (0.01, reference), xycoords=("axes fraction", "data"),
+                               xytext=(0, 2), textcoords="offset points", fontsize=7.5, color="#666", va="bottom")
     else:
         ax_metric.text(0.5, 0.5, f"no validation {metric}", ha="center", va="center", transform=ax_metric.transAxes)
-    ax_metric.set_ylabel(metric.upper())
+    ax_metric.set_ylabel(f"validation {metric.upper()}")
     ax_metric.set_xlabel("epoch")
-    ax_metric.xaxis.get_major_locator().set_params(integer=True)
+    if len(epochs) <= 12:
+        ax_metric.set_xticks(epochs)
+    else:
+        ax_metric.xaxis.get_major_locator().set_params(integer=True)
+    ax_metric.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
     return finish(fig) if own else fig
 
 
@@ -286,8 +293,10 @@ def plot_score_vs_dot(dots: np.ndarray, scores: np.ndarray, *, positive: np.ndar
     ax.set_ylabel("model score (logit)")
     verdict = "an inner product" if np.isfinite(correlation) and correlation > 0.98 else "not an inner product"
     name = INTERACTION_LABELS.get(interaction, interaction or "model")
-    ax.set_title(f"{name}: r = {correlation:.3f}, {verdict}", loc="left")
-    ax.legend(loc="upper left", frameon=False, markerscale=2.5)
+    ax.set_title(f"{name}: r = {correlation:.3f}, {verdict}", loc="left", pad=16)
+    # Above the axes: inside, it would cover points (a cloud fills every corner).
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, frameon=False, markerscale=2.5, fontsize=7.5,
+              borderaxespad=0.1, handletextpad=0.3, columnspacing=1.0)
     return finish(fig) if own else fig
 
 
@@ -318,16 +327,20 @@ def plot_run_overview(run, references: pd.DataFrame | None = None, *, width: flo
 
 
 # ---------------------------------------------------------------------------------------------- protocol
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">")
+_DASHES = ("-", "--", "-.", ":")
+
+
 @styled
 def plot_protocol(curve: pd.DataFrame, num_negatives, *, metric: str = "hr@10", k: int = 10,
-                  width: float = 9.5, height: float = 3.6):
+                  width: float = 9.5, height: float | None = None):
     """Lesson 06: the same models scored against 1, 2, ... sampled negatives, up to every item.
 
-    ``curve``: DataFrame ``model, num_negatives, candidates, <metric>`` with one row per model and setting;
-    ``num_negatives`` is an int or ``"all"`` (full ranking, drawn at the right end). Left: the metric of each
-    model at the chosen setting, with random guessing dashed; right: the metric against the number of
-    candidates (log scale) for every model, the chosen setting marked. The fewer negatives, the higher (and the
-    less informative) every model's HR@10.
+    ``curve``: DataFrame ``model, num_negatives, candidates, <metric>`` with one row per model and setting
+    (:func:`ncf_helpers.widgets.protocol.protocol_curve`); ``num_negatives`` is an int or ``"all"`` (full
+    ranking, drawn at the right end). Left: the metric of each model at the chosen setting, random guessing
+    dashed; right: the metric against the number of candidates (log scale) for every model, the chosen setting
+    marked. The fewer negatives, the higher (and the less informative) every model's HR@10.
     """
     _check_frame(curve, ("model", "num_negatives", "candidates", metric), "curve")
     key = str(num_negatives)
@@ -335,42 +348,46 @@ def plot_protocol(curve: pd.DataFrame, num_negatives, *, metric: str = "hr@10", 
     if at.empty:
         raise ValueError(f"The curve has no rows for num_negatives={num_negatives!r}; it has "
                          f"{sorted(curve['num_negatives'].astype(str).unique())}.")
-    fig, (ax_bar, ax_line) = new_figure(1, 2, width=width, height=height, width_ratios=[1, 1.25])
     models = list(dict.fromkeys(curve["model"]))
+    if height is None:
+        height = max(3.6, 0.28 * len(models) + 1.6)
+    fig, (ax_bar, ax_line) = new_figure(1, 2, width=width, height=height, width_ratios=[1, 1.3])
     candidates = int(at["candidates"].iloc[0])
     values = [float(at.loc[at["model"] == m, metric].iloc[0]) for m in models]
     colors = [_color(m, j) for j, m in enumerate(models)]
-    ax_bar.bar(np.arange(len(models)), values, color=colors, edgecolor=["black" if c == "#F0E442" else "none" for c in colors])
-    for j, v in enumerate(values):
-        ax_bar.text(j, v + 0.01, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
+    y = np.arange(len(models))[::-1]  # first model on top
+    edges = ["black" if c == "#F0E442" else "none" for c in colors]
+    ax_bar.barh(y, values, color=colors, edgecolor=edges, height=0.7)
+    for yy, v in zip(y, values):
+        ax_bar.text(min(v, 1.0) + 0.01, yy, f"{v:.2f}", va="center", fontsize=8)
     rnd = _random_metric(metric, candidates, k)
     if rnd is not None:
-        ax_bar.axhline(rnd, color=GREY, ls="--", lw=1, zorder=0, label=f"random guessing ({rnd:.2f})")
-        ax_bar.legend(frameon=False, loc="upper right", fontsize=8)
-    ax_bar.set_xticks(np.arange(len(models)), [shorten(m, 12) for m in models])
-    ax_bar.set_ylim(0, 1.12)
-    ax_bar.set_ylabel(metric.upper())
+        ax_bar.axvline(rnd, color=GREY, ls="--", lw=1, zorder=0, label=f"random guessing ({rnd:.2f})")
+        ax_bar.legend(frameon=False, loc="lower right", fontsize=8, bbox_to_anchor=(1.0, 1.0), borderaxespad=0)
+    ax_bar.set_yticks(y, [shorten(m, 14) for m in models], fontsize=8.5)
+    ax_bar.set_xlim(0, 1.15)
+    ax_bar.set_xlabel(metric.upper())
     label = "all items (full ranking)" if key == "all" else f"1 + {key} sampled negatives"
-    ax_bar.set_title(f"{metric.upper()} with {label}", loc="left")
+    ax_bar.set_title(f"{metric.upper()} with {label}", loc="left", pad=18)
 
     for j, m in enumerate(models):
         rows = curve[curve["model"] == m].sort_values("candidates")
-        ax_line.plot(rows["candidates"], rows[metric], marker="o", ms=3, color=colors[j], label=m,
-                     mec="black" if colors[j] == "#F0E442" else colors[j], mew=0.5)
+        ax_line.plot(rows["candidates"], rows[metric], marker=_MARKERS[j % len(_MARKERS)], ms=3.5,
+                     ls=_DASHES[(j // len(_MARKERS)) % len(_DASHES)] if j < len(_MARKERS) else _DASHES[1],
+                     color=colors[j], label=m, mec="black" if colors[j] == "#F0E442" else colors[j], mew=0.5, lw=1.3)
     cands = np.sort(curve["candidates"].unique())
     ax_line.plot(cands, [_random_metric(metric, c, k) or np.nan for c in cands], color=GREY, ls="--", lw=1,
                  label="random")
     ax_line.axvline(candidates, color="black", lw=1, alpha=0.6)
     ax_line.set_xscale("log")
-    ticks = [t for t in (2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
-             if cands.min() <= t <= cands.max()]
+    ticks = [t for t in (2, 10, 100, 1000, 10000, 100000) if cands.min() <= t <= cands.max()]
     ax_line.set_xticks(ticks, [f"{t:,}" for t in ticks])
     ax_line.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax_line.set_xlabel("candidates per test user (1 held-out item + negatives), log scale")
     ax_line.set_ylabel(metric.upper())
     ax_line.set_ylim(0, 1.05)
-    ax_line.legend(frameon=False, fontsize=8, loc="upper right")
-    ax_line.set_title("Fewer negatives, higher numbers", loc="left")
+    ax_line.legend(frameon=False, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0)
+    ax_line.set_title("Fewer negatives, higher numbers", loc="left", pad=18)
     return finish(fig)
 
 

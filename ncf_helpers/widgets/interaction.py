@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 INTERACTIONS = ("dot", "gmf", "mlp", "neumf", "two_tower")
+HIDDEN_USERS = ("mlp", "neumf", "two_tower")  # the interactions that read the "MLP layers" control
 
 EXPLORER_DEFAULTS: dict[str, Any] = dict(interaction="mlp", embedding_dim=32, hidden=(10, 10), epochs=8,
                                          num_negatives=4, seed=0)
@@ -230,7 +231,7 @@ class InteractionRun:
 
         c = self.config
         name = f"{INTERACTION_LABELS.get(c['interaction'], c['interaction'])} {c['embedding_dim']}d"
-        if c["interaction"] in ("mlp", "neumf", "two_tower"):
+        if c["interaction"] in HIDDEN_USERS:
             name += " [" + ",".join(str(h) for h in c["hidden"]) + "]"
         return name
 
@@ -239,7 +240,7 @@ class InteractionRun:
         c = self.config
         return {
             "interaction": c["interaction"], "dim": c["embedding_dim"],
-            "layers": ",".join(str(h) for h in c["hidden"]) if c["interaction"] in ("mlp", "neumf", "two_tower") else "-",
+            "layers": ",".join(str(h) for h in c["hidden"]) if c["interaction"] in HIDDEN_USERS else "-",
             "epochs": c["epochs"], "negatives": c["num_negatives"], "seed": c["seed"],
             "hr@10": self.metrics["hr@10"], "ndcg@10": self.metrics["ndcg@10"], "seconds": self.seconds,
         }
@@ -310,8 +311,8 @@ def serving_vectors(rec) -> tuple[np.ndarray, np.ndarray, str]:
             bi = model.get_layer("item_bias").get_weights()[0]
             U = np.hstack([P, bu, np.ones_like(bu)])
             V = np.hstack([Q, np.ones_like(bi), bi])
-            return U, V, "[p_u, b_u, 1] · [q_i, 1, b_i] (embeddings + biases)"
-        return P, Q, "p_u · q_i (the embeddings)"
+            return U, V, "[p_u, b_u, 1] · [q_i, 1, b_i]: embeddings and biases"
+        return P, Q, "p_u · q_i: the embeddings"
     if it in ("gmf", "neumf"):
         prefix = "" if it == "gmf" else "gmf_"
         P = model.get_layer(f"{prefix}user_embedding").get_weights()[0]
@@ -321,16 +322,16 @@ def serving_vectors(rec) -> tuple[np.ndarray, np.ndarray, str]:
         U = np.hstack([P * h, np.ones((P.shape[0], 1), P.dtype)])
         V = np.hstack([Q, np.full((Q.shape[0], 1), b[0], Q.dtype)])
         if it == "gmf":
-            return U, V, "[p_u ∘ h, 1] · [q_i, b] (GMF folded into a dot product)"
-        return U, V, "GMF branch [p_u ∘ h, 1] · [q_i, b]; the MLP branch is not an inner product"
+            return U, V, "[p_u ∘ h, 1] · [q_i, b]: GMF as a dot product"
+        return U, V, "GMF branch only: [p_u ∘ h, 1] · [q_i, b]"
     if it == "two_tower":
         U, V = user_vectors(model), item_vectors(model)
         if output_of(model) == "sigmoid_dense":
-            return U, V, "user tower · item tower (then Dense(1, sigmoid))"
+            return U, V, "user tower · item tower, then Dense(1)"
         return U, V, "user tower output · item tower output"
     P = model.get_layer("user_embedding").get_weights()[0]
     Q = model.get_layer("item_embedding").get_weights()[0]
-    return P, Q, "p_u · q_i (the embeddings the MLP reads)"
+    return P, Q, "p_u · q_i: the embeddings the MLP reads"
 
 
 def _pairs(rec, split, num_pairs: int, seed: int) -> tuple[pd.DataFrame, float, str]:
@@ -440,8 +441,6 @@ def train_interaction(
                              ("num_negatives", num_negatives, 1), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
-    if interaction == "two_tower" and not hidden:
-        hidden = ()
     progress = progress or Progress()
     from ..evaluate import evaluate
     from ..models import fit_model
@@ -450,12 +449,12 @@ def train_interaction(
                   epochs=int(epochs), num_negatives=int(num_negatives), seed=int(seed))
     label = interaction.replace("_", "-")
     build: dict[str, Any] = {"embedding_dim": int(embedding_dim)}
-    if interaction in ("mlp", "neumf", "two_tower"):
+    if interaction in HIDDEN_USERS:
         build["hidden"] = hidden
     if interaction == "neumf":
         build["mlp_embedding_dim"] = int(embedding_dim)
     which = _which(split)
-    progress.start(int(epochs) + 1, f"Training {label}: building the model (the first epoch also compiles it) ...")
+    progress.start(int(epochs) + 1, f"Training {label}: building the model (the first epoch also builds its graph) ...")
     start = time.perf_counter()
     callbacks = [_progress_callback(progress, int(epochs), label)] + list(options.pop("callbacks", []) or [])
     # XLA makes later epochs faster but compiling a new model costs 2-3x an epoch on 2 CPU cores: with a fresh
@@ -635,7 +634,8 @@ class InteractionExplorer(Explorer):
         order = self.panel + sorted((int(i) for i in popular if int(i) not in self.panel),
                                     key=lambda i: self.titles[i])
         self.picker = W.Dropdown(options=[(str(self.titles[i]), int(i)) for i in order], value=int(self.panel[0]),
-                                 description="movie", style=style, layout=W.Layout(width="420px"))
+                                 description="movie", style=style,
+                                 layout=W.Layout(width="95%", max_width="460px"))
         self.picker.observe(self._on_pick, names="value")
         self._layout(title)
         if initial is not None:
@@ -675,7 +675,7 @@ class InteractionExplorer(Explorer):
     # ------------------------------------------------------------------ config -> result
     def config(self) -> dict:
         c = super().config()
-        hidden = list(parse_layers(c["hidden"])) if c["interaction"] in ("mlp", "neumf", "two_tower") else []
+        hidden = list(parse_layers(c["hidden"])) if c["interaction"] in HIDDEN_USERS else []
         return {"interaction": c["interaction"], "embedding_dim": int(c["embedding_dim"]), "hidden": hidden,
                 "epochs": int(c["epochs"]), "num_negatives": int(c["num_negatives"]), "seed": int(c["seed"]),
                 "data": self._data_key, "options": sorted((k, repr(v)) for k, v in self.train_options.items())}
@@ -702,7 +702,8 @@ class InteractionExplorer(Explorer):
         c = run.config
         self.controls["interaction"].value = c["interaction"]
         if c["embedding_dim"] not in self.controls["embedding_dim"].options:
-            self.controls["embedding_dim"].options = sorted({*self.controls["embedding_dim"].options, c["embedding_dim"]})
+            dims = self.controls["embedding_dim"]
+            dims.options = sorted({*dims.options, c["embedding_dim"]})
         self.controls["embedding_dim"].value = c["embedding_dim"]
         if c["hidden"]:
             self.controls["hidden"].value = ", ".join(str(h) for h in c["hidden"])
@@ -713,7 +714,8 @@ class InteractionExplorer(Explorer):
         self.cache.get_or_compute(config, lambda: run)
         self.last_result, self.last_config, self.last_cached = run, config, True
         self._render(run, self)
-        self.status.value = f"Showing the run trained above ({html.escape(run.label)}). Change something and press <b>Train</b>."
+        self.status.value = (f"Showing the run trained above ({html.escape(run.label)}). Change something and "
+                             "press <b>Train</b>.")
 
     # ------------------------------------------------------------------ views
     def _remember(self, run: InteractionRun) -> None:
@@ -739,7 +741,8 @@ class InteractionExplorer(Explorer):
             run.metrics, refs[["hr@10", "ndcg@10"]], label=run.label, interaction=run.interaction,
             random_hr=run.random_hr, split_name="validation" if run.which == "valid" else "test"))
         self.show_html("history", '<div style="font-size:12px"><b>Configurations tried</b> (newest first; '
-                       "highlighted: shown now; bold: best HR@10)</div>" + history_html(self.history_rows, self.current_row))
+                       "highlighted: shown now; bold: best HR@10)</div>"
+                       + history_html(self.history_rows, self.current_row))
         self._render_similarity(run)
         self._figure("dot", run, None, lambda: plot_score_vs_dot(
             run.pairs["dot"], run.pairs["score"], positive=run.pairs["positive"], correlation=run.correlation,

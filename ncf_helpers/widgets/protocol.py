@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import time
 
 import ipywidgets as W
 import numpy as np
@@ -226,10 +225,17 @@ class ProtocolExplorer(Explorer):
             split = explorer_split(dataset, seed=seed)
         self.split, self.k, self.fast, self.seed = split, int(k), bool(fast), int(seed)
         self.models = models
-        limit = max_negatives(split)
-        self.negatives = [n for n in negatives if n == "all" or 1 <= int(n) <= limit]
-        if not self.negatives:
-            raise ValueError(f"None of the settings {list(negatives)} fits this split (at most {limit} negatives).")
+        if curve is not None:  # the slider offers exactly the settings the lesson computed
+            for column in ("model", "num_negatives", "candidates", f"hr@{k}", f"ndcg@{k}"):
+                if column not in curve.columns:
+                    raise ValueError(f"curve lacks column {column!r}; pass the DataFrame protocol_curve(...) returned.")
+            order = curve.drop_duplicates("num_negatives").sort_values("candidates", kind="stable")
+            self.negatives = ["all" if n == "all" else int(n) for n in order["num_negatives"].astype(str)]
+        else:
+            limit = max_negatives(split)
+            self.negatives = [n for n in negatives if n == "all" or 1 <= int(n) <= limit]
+            if not self.negatives:
+                raise ValueError(f"None of the settings {list(negatives)} fits this split (at most {limit} negatives).")
         self._curve = curve
         labels = [("all items" if n == "all" else str(n), str(n)) for n in self.negatives]
         start = "99" if "99" in [v for _, v in labels] else labels[len(labels) // 2][1]
