@@ -114,8 +114,11 @@ def run_lesson(
     record_file = scratch / "records.json"
     if record_file.exists():
         record_file.unlink()
-    old = os.environ.get(RECORD_ENV)
-    os.environ[RECORD_ENV] = str(record_file)
+    # The kernel inherits this process's environment: point it at the record file, and draw figures inline as
+    # JupyterLab does (a test process may have set MPLBACKEND=Agg, under which a kernel shows no figure at all).
+    env = {RECORD_ENV: str(record_file), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    old = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
         resources={"metadata": {"path": str(scratch)}},
@@ -134,10 +137,11 @@ def run_lesson(
             f"{exc.ename}: {exc.evalue}"
         ) from None
     finally:
-        if old is None:
-            os.environ.pop(RECORD_ENV, None)
-        else:
-            os.environ[RECORD_ENV] = old
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     seconds = time.perf_counter() - start
     records = json.loads(record_file.read_text()) if record_file.exists() else {}
     cell_seconds = []

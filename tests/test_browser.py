@@ -167,8 +167,9 @@ class Lab:
                                      start_new_session=True)
         self.started = time.perf_counter()
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+    def log(self, tail: int | None = 4000) -> str:
+        text = self.log_path.read_text(errors="replace")
+        return text if tail is None else text[-tail:]
 
     def wait_ready(self, timeout: float = 90) -> float:
         deadline = time.perf_counter() + timeout
@@ -338,6 +339,8 @@ def test_interaction_explorer_in_jupyterlab(tmp_path):
     finally:
         lab.stop()
     assert lab.proc.poll() is not None
+    noisy = [line for line in lab.log(tail=None).splitlines() if line.startswith(("[E", "[C")) or "Traceback" in line]
+    assert not noisy, "JupyterLab logged errors:\n" + "\n".join(noisy[:10])
     timings["total"] = time.perf_counter() - t0
     copy_to = os.environ.get("NCF_SCREENSHOT_DIR")
     if copy_to:

@@ -50,6 +50,17 @@ def test_compare_models_same_negatives_and_seeds(split):
     assert (res["hr@10"] > 10 / 50).all()
 
 
+def test_merge(split):
+    a = cmp.compare_models(split, ["Popularity"], seeds=(0, 1), verbose=False)
+    b = cmp.compare_models(split, ["UserCF", "Popularity"], seeds=(0, 1), verbose=False)
+    m = a.merge(b)
+    assert list(dict.fromkeys(m.results["model"])) == ["Popularity", "UserCF"]
+    assert len(m.results) == 4 and m.models["Popularity"] is a.models["Popularity"]
+    assert set(m.per_user) == {"Popularity", "UserCF"} and m.seconds == pytest.approx(a.seconds + b.seconds)
+    with pytest.raises(ValueError, match="different seeds"):
+        a.merge(cmp.compare_models(split, ["UserCF"], seeds=(0,), verbose=False))
+
+
 def test_compare_models_errors(split, synthetic):
     with pytest.raises(ValueError, match="Unknown model"):
         cmp.compare_models(split, ["Popularity", "SVD++"], verbose=False)

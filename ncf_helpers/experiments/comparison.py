@@ -109,6 +109,17 @@ class Comparison:
     def summary(self) -> pd.DataFrame:
         return summarise(self.results)
 
+    def merge(self, other: "Comparison") -> "Comparison":
+        """One comparison from two run on the same split and seeds (e.g. the classical models, then the Keras
+        ones in a separate notebook cell). Models in both keep ``self``'s results."""
+        if tuple(other.seeds) != tuple(self.seeds):
+            raise ValueError(f"Cannot merge comparisons run with different seeds: {self.seeds} and {other.seeds}.")
+        clash = set(self.models) & set(other.models)
+        extra = other.results[~other.results["model"].isin(clash)]
+        return Comparison(pd.concat([self.results, extra], ignore_index=True),
+                          {**other.models, **self.models}, {**other.per_user, **self.per_user}, self.seeds,
+                          self.seconds + other.seconds)
+
     def table(self) -> pd.DataFrame:
         return comparison_table(self.results)
 

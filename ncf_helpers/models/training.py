@@ -7,18 +7,32 @@ After each epoch a callback ranks the validation items (or the test items when t
 rows) with the shared :func:`ncf_helpers.evaluate.evaluate` harness, so the numbers in the learning curve are
 the same numbers as in every lesson's comparison table.
 
-Input path, chosen by measurement on ml-latest-small (about 300,000 rows per epoch, a 2-core VM shared with
-other jobs; ``benchmarks/results/speed.md`` has the side-by-side run against the seed course's CSV pipeline):
+Input path, chosen by measurement (ml-latest-small, 60,500 positives x (1 + 4) = 302,500 rows per epoch, the
+default "mlp"; a 2-core VM shared with other jobs, so absolute numbers wobble by +-30%; rows/s after the first
+epoch, i.e. without the one-off tracing of the train step):
 
-* numpy arrays straight into ``model.fit`` beat ``tf.data.Dataset.from_tensor_slices(...).shuffle().batch()``
-  by 2-5x (we shuffle in numpy ourselves, ``shuffle=False`` in ``fit``);
-* batch 4096 is the knee: 1024 is about 2x slower per row, 16384 is faster per row but needs more epochs
-  (fewer Adam steps) for the same HR@10;
-* ``jit_compile=True`` (XLA) is 1.3-2.5x faster per step than the default on CPU (``"auto"`` turns XLA off on
-  CPU-only machines), after a compile of about a second; ``train`` therefore uses XLA by default
-  (``jit_compile=None``). ``steps_per_execution`` > 1 gave nothing on top of XLA.
+=====================================================  ====================  =========================
+input path                                             rows/s (wall)         note
+=====================================================  ====================  =========================
+numpy arrays -> ``model.fit``, batch 4096 (ours)       150,000-180,000       ~155,000 rows per CPU-second
+``tf.data.Dataset.from_tensor_slices`` + shuffle       2-3x slower           same batch size
+numpy, batch 1024                                      ~25% slower           4x more Adam steps
+numpy, batch 16384                                     ~2.5x faster          loss after 3 epochs 0.42
+                                                                             vs 0.30: needs more epochs
+``jit_compile=True`` (XLA)                             ~1.4x faster          but ~5-6 CPU-s (20-30 s wall
+                                                       per CPU-second        here) to compile, per model
+``steps_per_execution=16``                             within noise          not used
+``TF_ENABLE_ONEDNN_OPTS=0``                            within noise (+-5%)   not used
+=====================================================  ====================  =========================
 
-See ``train``'s docstring for the measured rows per second.
+So ``train`` feeds numpy arrays (shuffled by numpy, ``shuffle=False`` in ``fit``) in batches of 4096 and leaves
+XLA off (Keras' ``"auto"`` on CPU): a 20-epoch run would save about as much as the compile costs, and the
+widgets and tests train for a few epochs. Where the time goes: a bare 4096-row train step of the "mlp" (a
+``tf.function``) is ~15 ms of CPU here, of which ~5 ms is Adam updating the full embedding tables (Keras 3
+applies Adam densely) and ~7 ms the forward and backward pass; inside ``model.fit`` a step costs ~25 ms of CPU.
+A 4096x64 @ 64x10 matmul alone takes ~1 ms on this VM, so the "1.2 M rows/s" seen on a quieter machine is
+not reachable here. ``benchmarks/results/speed.md`` compares this path with the seed
+course's CSV pipeline on the same rows.
 """
 
 from __future__ import annotations
@@ -38,7 +52,7 @@ from ..data.splits import Split, sample_negatives  # noqa: E402
 from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes  # noqa: E402
 
 TRAIN_OPTIONS = ("epochs", "num_negatives", "batch_size", "seed", "verbose", "eval_metrics", "eval_on", "k",
-                 "patience", "callbacks", "jit_compile")
+                 "patience", "callbacks", "jit_compile", "initial_epoch")
 
 
 @dataclass
@@ -212,6 +226,7 @@ def train(
     patience: int | None = None,
     callbacks=None,
     jit_compile: bool | None = None,
+    initial_epoch: int = 0,
 ) -> TrainHistory:
     """Train ``model`` (from :func:`build_model`) on ``split.train`` with binary cross-entropy and Adam. Lesson 04.
 
@@ -223,8 +238,9 @@ def train(
     epochs : passes over the training positives (positive whole number).
     num_negatives : sampled negatives per positive, drawn anew each epoch (``>= 0``; the paper's 4).
     batch_size : rows per Adam step (4096 by default: see the module docstring for why).
-    seed : ``keras.utils.set_random_seed(seed)`` is called first, and negatives/shuffling use
-        ``numpy.random.default_rng(seed)``: the same seed gives the same history (on the same machine).
+    seed : ``keras.utils.set_random_seed(seed + initial_epoch)`` is called first, and epoch ``e``'s negatives and
+        shuffling use ``numpy.random.default_rng([seed, e])``: the same seed gives the same history (on the
+        same machine; build the model with the same ``seed`` too, as :func:`fit_model` does).
     verbose : Keras' progress output: ``"auto"``/``1`` a bar per epoch, ``2`` one line per epoch, ``0`` silent.
     eval_metrics : evaluate HR@k / NDCG@k (sampled protocol) after each epoch on ``split.valid`` if present, else
         ``split.test`` (a random split with labels gets ROC-AUC / PR-AUC instead). ``False`` skips it.
@@ -233,18 +249,23 @@ def train(
         best epoch's weights; ``None`` trains all ``epochs``.
     callbacks : extra Keras callbacks (e.g. a widget's live plot).
     jit_compile : XLA for the train step; ``None`` keeps the model's setting (Keras' ``"auto"``: off on CPU).
+    initial_epoch : epochs already done (a widget training one epoch per call passes 0, 1, 2, ...): epoch ``e``'s
+        negatives and order come from ``numpy.random.default_rng([seed, e])``, so ``train(m, s, 3)`` and three
+        calls ``train(m, s, 1, initial_epoch=e)`` see the same rows.
 
     Returns a :class:`TrainHistory` (``history["loss"]``, ``["hr@10"]``, ``["ndcg@10"]``, ``["seconds"]``).
 
-    Speed on ml-latest-small (60,500 positives x (1 + 4) = 302,500 rows per epoch, the default "mlp", 2 shared
-    CPU cores): see ``benchmarks/results/speed.md`` for the rows/s measured against the seed course's pipeline.
+    Speed on ml-latest-small (302,500 rows per epoch, the default "mlp", 2 shared CPU cores): ~150,000-180,000
+    rows/s after the first epoch, i.e. ~2 s per epoch; the first epoch adds ~3-4 s of graph tracing. See the
+    module docstring for the alternatives measured.
     """
     interaction = interaction_of(model)
     defaults = DEFAULTS[interaction]
     epochs = defaults["epochs"] if epochs is None else epochs
     num_negatives = defaults["num_negatives"] if num_negatives is None else num_negatives
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
-    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("num_negatives", num_negatives, 0)):
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("num_negatives", num_negatives, 0),
+                             ("initial_epoch", initial_epoch, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1):
@@ -267,8 +288,7 @@ def train(
             raise ValueError(f"Training {name} values must lie in [0, {size}); found {v.min()} to {v.max()}.")
     keys = np.unique(pos_u * n_items + pos_i)
 
-    keras.utils.set_random_seed(int(seed))
-    rng = np.random.default_rng(int(seed))
+    keras.utils.set_random_seed(int(seed) + int(initial_epoch))
     set_known_items(model, np.unique(pos_i))
     if jit_compile is not None and bool(model.jit_compile) != bool(jit_compile):
         model.jit_compile = bool(jit_compile)
@@ -284,7 +304,7 @@ def train(
         cbs.insert(0, evaluator)
     verbose_flag = 1 if verbose == "auto" else verbose
     if verbose_flag:
-        cbs.append(_Progbar(int(epochs)))
+        cbs.append(_Progbar(int(initial_epoch) + int(epochs)))
     monitor = (evaluator.keys[1] if target[1] != "labels" else "roc_auc") if evaluator is not None else None
     if patience is not None and monitor is None:
         raise ValueError("patience needs a per-epoch evaluation: keep eval_metrics=True and use a split with "
@@ -294,10 +314,12 @@ def train(
     best, best_weights, waited = -np.inf, None, 0
     start = time.perf_counter()
     for epoch in range(int(epochs)):
+        absolute = int(initial_epoch) + epoch
+        rng = np.random.default_rng([int(seed), absolute])
         u, i, y = epoch_rows(pos_u, pos_i, neg_u, neg_i, keys, n_items, int(num_negatives), rng)
         t0 = time.perf_counter()
-        h = model.fit({"user_idx": u, "item_idx": i}, y, batch_size=int(batch_size), epochs=epoch + 1,
-                      initial_epoch=epoch, shuffle=False, verbose=verbose_flag, callbacks=cbs)
+        h = model.fit({"user_idx": u, "item_idx": i}, y, batch_size=int(batch_size), epochs=absolute + 1,
+                      initial_epoch=absolute, shuffle=False, verbose=verbose_flag, callbacks=cbs)
         hist.train_seconds += time.perf_counter() - t0 - (evaluator.seconds - hist.eval_seconds if evaluator else 0)
         hist.eval_seconds = evaluator.seconds if evaluator else 0.0
         hist.rows_per_epoch = len(u)

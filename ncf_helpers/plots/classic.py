@@ -126,6 +126,35 @@ def genre_labels(genre_lists: Sequence[Sequence[str]], priority: Sequence[str]) 
     return np.array(out, dtype=object)
 
 
+def _label_points(ax, points) -> None:
+    """Circle and label ``[(xy, text), ...]`` on a scatter plot, trying four positions per label so that labels
+    do not overlap each other (greedy, in display coordinates; good enough for a handful of labels)."""
+    ax.autoscale_view()
+    fig = ax.figure
+    fig.canvas.draw()  # positions in display units need a laid-out figure
+    placed = []
+    offsets = [(5, 5, "left", "bottom"), (5, -5, "left", "top"), (-5, 5, "right", "bottom"), (-5, -5, "right", "top"),
+               (5, 16, "left", "bottom"), (5, -16, "left", "top")]
+    renderer = fig.canvas.get_renderer()
+    for xy, text in points:
+        ax.plot(*xy, "o", ms=6, mfc="none", mec="black")
+        best = None
+        for dx, dy, ha, va in offsets:
+            t = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, va=va,
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+            box = t.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(other) for other in placed):
+                best = (t, box)
+                break
+            t.remove()
+        if best is None:  # every position collides: keep the first one
+            dx, dy, ha, va = offsets[0]
+            t = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, va=va,
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+            best = (t, t.get_window_extent(renderer))
+        placed.append(best[1])
+
+
 # ---------------------------------------------------------------------------------------------- lesson 01
 @styled
 def plot_toy_matrix(table: pd.DataFrame, title: str = "The toy user x item matrix (stars; blank = not rated)"):
@@ -572,7 +601,7 @@ def plot_by_activity(results: Mapping, metric: str = "hr", bins=ACTIVITY_BINS, t
         se = per.groupby(bucket, observed=True)[metric].sem().to_numpy()
         x = np.arange(len(table))
         ax.errorbar(x + (j - (len(results) - 1) / 2) * 0.06, table[metric].to_numpy(), yerr=np.nan_to_num(se),
-                    marker="o", ms=5, lw=2, capsize=3, color=color_for(str(name), j), label=str(name))
+                    marker="osD^v"[j % 5], ms=5, lw=2, capsize=3, color=color_for(str(name), j), label=str(name))
         labels = [f"{b}\n({n} user{'' if n == 1 else 's'})" for b, n in zip(table["bucket"], table["users"])]
     ax.set_xticks(np.arange(len(labels)))
     ax.set_xticklabels(labels)
@@ -594,13 +623,18 @@ def plot_factorization(observed: np.ndarray, user_factors: np.ndarray, item_fact
 
     ``observed``: ``[n_users, n_items]`` ratings with 0 or NaN for "not rated"; ``user_factors`` ``P``
     ``[n_users, d]``; ``item_factors`` ``Q`` ``[n_items, d]``. Panels: the observed matrix, ``P``, ``Q^T``
-    and the prediction ``P Q^T``, which fills in every empty cell (outlined).
+    and the prediction ``P Q^T``, which fills in every empty cell (outlined). Each factor's sign is chosen so
+    that its item loadings sum to a positive number (the product is unchanged).
     """
     r = _dense(np.nan_to_num(np.asarray(observed, dtype=float)))
     p = np.asarray(user_factors, dtype=float)
     q = np.asarray(item_factors, dtype=float)
     if p.shape[0] != r.shape[0] or q.shape[0] != r.shape[1] or p.shape[1] != q.shape[1]:
         raise ValueError(f"Shapes do not fit R ≈ P Q^T: R {r.shape}, P {p.shape}, Q {q.shape}.")
+    # Flipping the sign of factor k in both P and Q leaves P Q^T unchanged; show each factor with mostly
+    # positive item loadings, which reads more easily.
+    flip = np.where(q.sum(axis=0) < 0, -1.0, 1.0)
+    p, q = p * flip, q * flip
     pred = p @ q.T
     d = p.shape[1]
     n_u, n_i = r.shape
@@ -638,7 +672,7 @@ def plot_factorization(observed: np.ndarray, user_factors: np.ndarray, item_fact
     for (i, j) in zip(*np.nonzero(empty)):
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=OKABE_ITO[5], lw=2))
     ax.set_title("prediction P Q^T\n(orange = filled-in)", fontsize=10)
-    short_items = [shorten(t, 14) for t in item_names]
+    short_items = [shorten(t, 16) for t in item_names]
     for ax in (axes[0], axes[2], axes[3]):
         ax.set_xticks(range(n_i))
         ax.set_xticklabels(short_items, rotation=60, ha="right", rotation_mode="anchor", fontsize=8)
@@ -718,11 +752,8 @@ def plot_embedding_maps(maps: Mapping[str, np.ndarray], labels: Sequence[str], h
             ax.scatter(xy[sel, 0], xy[sel, 1], s=10, color=palette[c], lw=0, alpha=0.85, label=c)
         if highlight:
             pos = {row: j for j, row in enumerate(keep)}
-            for row, text in highlight.items():
-                j = pos[int(row)]
-                ax.annotate(shorten(text, 22), xy[j], xytext=(4, 4), textcoords="offset points", fontsize=8,
-                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
-                ax.plot(*xy[j], "o", ms=6, mfc="none", mec="black")
+            points = [(xy[pos[int(row)]], shorten(text, 22)) for row, text in highlight.items()]
+            _label_points(ax, points)
         ax.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance)")
         ax.set_ylabel(f"PC 2 ({explained[1]:.0%})")
         ax.set_title(name, fontsize=10)

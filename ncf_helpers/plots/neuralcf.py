@@ -170,7 +170,7 @@ def plot_raw_id_scores(curve: pd.DataFrame, positives: Sequence[int] = (), *, us
     x = curve["item_idx"].to_numpy()
     colors = distinct_colors(models)
     pos = np.asarray(list(positives), dtype=np.int64)
-    for ax, name, color in zip(axes[:, 0], models, colors):
+    for j, (ax, name, color) in enumerate(zip(axes[:, 0], models, colors)):
         y = curve[name].to_numpy(float)
         z = (y - y.mean()) / (y.std() + 1e-12)
         ax.plot(x, z, lw=0.6, color=color)
@@ -181,7 +181,8 @@ def plot_raw_id_scores(curve: pd.DataFrame, positives: Sequence[int] = (), *, us
             ax.axvline(held_out, color="#D55E00", lw=1, ls="--", label="the held-out test item")
         ax.set_ylabel("score\n(standardised)")
         ax.set_title(name, loc="left", fontsize=10)
-        ax.legend(loc="upper right", frameon=False, fontsize=8)
+        if j == 0 and (len(pos) or held_out is not None):
+            ax.legend(loc="upper right", frameon=False, fontsize=8)
     axes[-1, 0].set_xlabel("item_idx (movies in order of their MovieLens id: roughly the order they were added)")
     return finish(fig, f"Scores of every item for {user_label or 'one user'}")
 

@@ -1,0 +1,104 @@
+"""Lessons 01-03 executed headless with FAST=True (once per session, shared with tests/test_notebooks.py), on
+ml-latest-small when NCF_DATA_DIR points at it and on the synthetic data otherwise: the results each lesson
+records must lie in sane ranges, and the lessons must show their figures."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ML = "ml-latest-small"
+
+
+def _records(lesson_run, stem):
+    run = lesson_run(stem)
+    rec = run.records
+    assert rec.get("dataset") in (ML, "synthetic"), rec.get("dataset")
+    for key, value in rec.items():
+        if isinstance(value, float):
+            assert math.isfinite(value), f"{stem}: record {key} = {value}"
+    return run, rec
+
+
+def _between(rec, key, lo, hi):
+    assert key in rec, f"the lesson did not record {key!r}; it recorded {sorted(rec)}"
+    assert lo <= rec[key] <= hi, f"{key} = {rec[key]} is outside [{lo}, {hi}]"
+
+
+# ---------------------------------------------------------------------------------------------- lesson 01
+def test_lesson01_records(lesson_run):
+    run, rec = _records(lesson_run, "01_cooccurrence_matrix")
+    assert rec["toy_density"] == pytest.approx(20 / 30)  # 20 of the toy's 5 x 6 cells are rated
+    assert rec["implicit_density"] < rec["density"]  # the threshold only removes cells
+    _between(rec, "anchor_top_jaccard", 0.05, 1.0)
+    if rec["dataset"] == ML:
+        assert (rec["num_users"], rec["num_items"]) == (610, 9742)
+        assert rec["max_item_popularity"] == 329  # Forrest Gump's ratings
+        _between(rec, "density", 0.016, 0.018)  # 100,836 / (610 x 9,742) = 1.70%
+        _between(rec, "implicit_share", 0.58, 0.64)  # 61% of the ratings are >= 3.5
+        _between(rec, "top10_item_share", 0.55, 0.65)
+        _between(rec, "anchor_top_count", 60, 200)  # Toy Story co-occurs with Forrest Gump ~100 times
+    else:
+        _between(rec, "density", 0.02, 0.3)
+        _between(rec, "implicit_share", 0.3, 0.9)
+        _between(rec, "top10_item_share", 0.15, 0.9)  # a head exists: the top 10% hold more than 10%
+    assert len(run.images()) >= 6  # toy, spy, long tail, threshold, co-occurrence, item lists
+
+
+# ---------------------------------------------------------------------------------------------- lesson 02
+def test_lesson02_records(lesson_run):
+    run, rec = _records(lesson_run, "02_user_based_cf")
+    for name in ("popularity", "usercf", "itemcf"):
+        _between(rec, f"hr@10_{name}", 0.15, 1.0)  # better than random guessing (0.1)
+        assert rec[f"ndcg@10_{name}"] < rec[f"hr@10_{name}"]
+        _between(rec, f"hr@10_{name}_lightest", 0.0, 1.0)
+    _between(rec, "worked_example_rank", 1, 10)
+    _between(rec, "usercf_zero_share_lightest", 0.0, 1.0)
+    if rec["dataset"] == ML:
+        _between(rec, "hr@10_popularity", 0.55, 0.70)
+        _between(rec, "hr@10_usercf", 0.66, 0.80)
+        _between(rec, "hr@10_itemcf", 0.66, 0.80)
+        assert rec["hr@10_usercf"] > rec["hr@10_popularity"] + 0.05
+        assert rec["hr@10_itemcf"] > rec["hr@10_popularity"] + 0.05
+        _between(rec, "worked_example_rank", 2, 6)
+        # the lesson's diagnosis: light users hold out popular films, and most candidates get no CF score
+        assert rec["test_film_popularity_lightest"] > 2 * rec["test_film_popularity_heaviest"]
+        _between(rec, "usercf_zero_share_lightest", 0.7, 1.0)
+        _between(rec, "itemcf_zero_share_lightest", 0.7, 1.0)
+    else:
+        assert rec["hr@10_usercf"] > rec["hr@10_popularity"] + 0.1  # planted tastes: CF must find them
+        assert rec["hr@10_itemcf"] > rec["hr@10_popularity"] + 0.1
+    assert len(run.images()) >= 7
+
+
+# ---------------------------------------------------------------------------------------------- lesson 03
+def test_lesson03_records(lesson_run):
+    run, rec = _records(lesson_run, "03_matrix_factorization")
+    _between(rec, "toy_rmse", 0.0, 0.5)  # d = 2 fits the 20 toy ratings closely
+    assert rec["rmse_explicit_mf"] < rec["rmse_global_mean"] - 0.05
+    _between(rec, "hr@10_keras_dot", 0.2, 1.0)  # one FAST epoch: above random guessing
+    _between(rec, "als_zero_share", 0.0, 0.5)  # ALS scores everything but films nobody liked in training
+    if rec["dataset"] == ML:
+        _between(rec, "rmse_explicit_mf", 0.82, 0.95)  # 3 FAST epochs
+        _between(rec, "rmse_global_mean", 1.0, 1.1)
+        _between(rec, "hr@10_als", 0.66, 0.82)
+        assert rec["hr@10_als"] > rec["hr@10_popularity"] + 0.05
+        _between(rec, "hr@10_usercf_lightest", 0.6, 1.0)
+        assert "planted_r2" not in rec
+    else:
+        assert rec["hr@10_als"] > rec["hr@10_popularity"] + 0.1
+        _between(rec, "planted_r2", 0.5, 1.0)  # ALS recovers most of the planted genre factors
+    assert len(run.images()) >= 8
+
+
+def test_lessons_import_tensorflow_only_where_needed(lesson_run):
+    """Lessons 01-02 never import TensorFlow; lesson 03 only in its Keras section."""
+    for stem in ("01_cooccurrence_matrix", "02_user_based_cf"):
+        code = "\n".join(c.source for c in lesson_run(stem).notebook.cells if c.cell_type == "code")
+        assert "ncf_helpers.models" not in code and "tensorflow" not in code and "keras" not in code
+    cells = [c.source for c in lesson_run("03_matrix_factorization").notebook.cells if c.cell_type == "code"]
+    first = next(i for i, s in enumerate(cells) if "ncf_helpers.models" in s)
+    assert first > len(cells) // 3, "lesson 03 imports TensorFlow too early"
