@@ -138,7 +138,8 @@ def main():
     for col in ("rows/s", "rows/s after step 1"):
         table[col] = [f"{r:,.0f}" for r in table[col].astype(float)]
     for col in ("seconds", "CPU s", "first step s"):
-        table[col] = table[col].astype(float).round(1)
+        table[col] = [f"{v:.1f}" for v in table[col].astype(float)]
+    table["rows"] = [f"{v:,}" for v in table["rows"]]
     for col in ("test ROC-AUC", "test accuracy"):
         table[col] = table[col].astype(float)
     print()
