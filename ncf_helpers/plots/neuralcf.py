@@ -402,7 +402,8 @@ def plot_hashing(frame: pd.DataFrame):
         if rows.empty:
             continue
         n_ids = int(rows["ids"].iloc[0])
-        ax.plot(rows["num_bins"], rows["hr@10"], marker="o", color=colors[side], label=f"hashed {side} ids ({n_ids:,})")
+        ax.plot(rows["num_bins"], rows["hr@10"], marker="o", color=colors[side],
+                label=f"hashed {side} ids ({n_ids:,}: dotted line)")
         ax.axvline(n_ids, color=colors[side], lw=0.8, ls=":")
         ax2.plot(rows["num_bins"], rows["collided_fraction"], "o", color=colors[side], label=f"{side}s: measured")
         grid = np.geomspace(max(1, rows["num_bins"].min()), max(rows["num_bins"].max(), n_ids) * 4, 80)
