@@ -1,9 +1,9 @@
 """How responsive is lesson 04's interaction explorer on ml-latest-small?
 
 For each interaction, the explorer's default configuration (``EXPLORER_DEFAULTS``: 32-d embeddings, MLP
-layers 10-10, 8 epochs, 4 negatives, batches of 8192, Adam step 6e-3, seed 0) is trained through the widget
-itself (``explorer.run()``, what the Train button does: build, train with per-epoch validation HR@10, score,
-compute the views, draw them), then asked for again, which must come from the cache. Budgets (issue 7): a new
+layers 10-10, 8 epochs, 4 negatives, seed 0; batch size and learning rate from ``models.DEFAULTS``) is trained
+through the widget (``explorer.run()``, what the Train button does: build, train with per-epoch validation
+HR@10, score, compute the views, draw them), then asked for again, which must come from the cache. Budgets (issue 7): a new
 default configuration under 15 s, a cached one under 1 s, on 2 CPU cores. The reference bars (popularity,
 ItemCF, MF) are fitted once per split and kernel, before the first training; that one-off cost is reported
 separately.
@@ -106,10 +106,10 @@ def main() -> None:
 user, 99 sampled negatives), {machine()}.
 
 Each row trains the explorer's default configuration for that interaction (32-d embeddings, MLP/tower layers
-10-10, 8 epochs, 4 sampled negatives per positive, batches of 8192 with Adam step 6e-3, seed 0) through
-`explorer.run()` - what the
-Train button does: build, train with the validation HR@10 after every epoch, score the test item, compute the
-similarity and dot-vs-score views and draw all six views - and then asks for it again ("cached").
+10-10, 8 epochs, 4 sampled negatives per positive, seed 0; batch size 4096 and each interaction's learning rate
+from `ncf_helpers.models.DEFAULTS`) through `explorer.run()` - what the Train button does: build, train with
+the validation HR@10 after every epoch, score the test item, compute the similarity and dot-vs-score views and
+draw all six views - and then asks for it again ("cached").
 Budgets: new default configuration < {BUDGET_NEW:.0f} s, cached < {BUDGET_CACHED:.0f} s.
 
 {markdown_table(table, ".2f")}
@@ -120,10 +120,8 @@ Budgets: new default configuration < {BUDGET_NEW:.0f} s, cached < {BUDGET_CACHED
 * "1st epoch" includes building the training graph for the new model; the explorer trains without XLA
   (`jit_compile=False`): XLA makes later epochs faster but compiling each new model costs more than the
   handful of epochs it saves (measured 2-3x an epoch on this machine).
-* This run's scheduling priority: nice {os.nice(0)} (run as `nice -n -10 ...` to approximate an idle machine
-  when others share it; 0 is the default).
-* "load avg" is the 1-minute load average when the row started. The machine is shared: with a load above the
-  2 cores, every wall time here is inflated roughly by load / 2. "CPU time" (user + system, all threads) hardly
+* "load avg" is the 1-minute load average when the row started. The machine is shared: with a load above 1,
+  another job takes CPU from the run, and above the 2 cores every wall time is inflated roughly by load / 2. "CPU time" (user + system, all threads) hardly
   depends on the load: on an otherwise idle machine a run's wall time is at most its CPU time (TensorFlow
   spreads the work over both cores, so typically well under it).
 

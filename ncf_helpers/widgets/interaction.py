@@ -57,13 +57,12 @@ INTERACTIONS = ("dot", "gmf", "mlp", "neumf", "two_tower")
 HIDDEN_USERS = ("mlp", "neumf", "two_tower")  # the interactions that read the "MLP layers" control
 
 EXPLORER_DEFAULTS: dict[str, Any] = dict(interaction="mlp", embedding_dim=32, hidden=(10, 10), epochs=8,
-                                         num_negatives=4, seed=0, batch_size=8192, learning_rate=6e-3)
-"""The explorer's starting configuration and training settings (also :func:`train_interaction`'s defaults):
-the seed course's NeuralCF (``Dense(10) x 2``) with 32-d embeddings, 8 epochs (``models.DEFAULTS``: 12) and
-batches of 8192 rows with twice the learning rate (``models.DEFAULTS``: 4096 and 3e-3), which costs 10-20%
-less time per run for the same validation HR@10 (within +-0.02 for every interaction on ml-latest-small), so a
-new configuration stays within the explorer's budget of 15 s on 2 CPU cores (``benchmarks/results/explorer.md``).
-L2 and the output layer come from :data:`ncf_helpers.models.DEFAULTS`."""
+                                         num_negatives=4, seed=0)
+"""The explorer's starting configuration (also :func:`train_interaction`'s defaults): the seed course's NeuralCF
+(``Dense(10) x 2``) with 32-d embeddings and 8 epochs - fewer than :data:`ncf_helpers.models.DEFAULTS` (12-20),
+so a new configuration trains in about 10-15 s on ml-latest-small on 2 CPU cores
+(``benchmarks/results/explorer.md``); the learning curve shows what more epochs would add. Batch size,
+learning rate, L2 and the output layer are each interaction's :data:`~ncf_helpers.models.DEFAULTS`."""
 
 FAST_EPOCHS = 2
 """Epochs the explorer starts with when ``fast=True`` (the notebook tests)."""
@@ -414,8 +413,6 @@ def train_interaction(
     progress: Progress | None = None,
     num_pairs: int = 1500,
     keep_model: bool = True,
-    batch_size: int = EXPLORER_DEFAULTS["batch_size"],
-    learning_rate: float = EXPLORER_DEFAULTS["learning_rate"],
     **options,
 ) -> InteractionRun:
     """Train one configuration and collect what the explorer shows (lesson 04; also 05 and 06).
@@ -433,10 +430,9 @@ def train_interaction(
     num_pairs : (user, item) pairs sampled for the dot-vs-score view.
     keep_model : keep the trained ``KerasRecommender`` in ``run.model`` (the explorer drops it to keep its
         cache small).
-    batch_size, learning_rate : the explorer's training settings (:data:`EXPLORER_DEFAULTS`: 8192 rows, Adam
-        step 6e-3; pass 4096 and 3e-3 for the models' defaults).
-    options : any other :func:`ncf_helpers.models.fit_model` option (``l2``, ``output``, ...); ``jit_compile``
-        defaults to ``False`` here (see the code comment).
+    options : any other :func:`ncf_helpers.models.fit_model` option (``learning_rate``, ``batch_size``, ``l2``,
+        ...; not given: the interaction's :data:`ncf_helpers.models.DEFAULTS`); ``jit_compile`` defaults to
+        ``False`` here (see the code comment).
 
     Returns an :class:`InteractionRun`. Raises ``ValueError`` for an unknown interaction or impossible sizes.
     """
@@ -467,8 +463,7 @@ def train_interaction(
     # model per configuration and few epochs, the plain graph is quicker (benchmarks/results/explorer.md).
     options.setdefault("jit_compile", False)
     rec, hist = fit_model(split, interaction, epochs=int(epochs), seed=int(seed), verbose=0,
-                          num_negatives=int(num_negatives), callbacks=callbacks, eval_on=which,
-                          batch_size=int(batch_size), learning_rate=float(learning_rate), **build, **options)
+                          num_negatives=int(num_negatives), callbacks=callbacks, eval_on=which, **build, **options)
     progress.status(f"Training {label}: done; scoring the test item and computing similarities ...")
     history = hist.frame()
     if "hr@10" in history.columns:
