@@ -89,6 +89,35 @@ def inject_parameters(nb, overrides: dict) -> None:
     nb.cells.insert(idx + 1, cell)
 
 
+def _poll_in_slices() -> None:
+    """Make jupyter_client's async channels re-poll at least every 0.5 s instead of once for the whole timeout.
+
+    Under load, a ``zmq.asyncio`` poll sometimes misses the wake-up for a message that has already arrived (the
+    socket's file descriptor is edge-triggered) and only sees it when the poll times out. nbclient polls the
+    shell channel with the whole cell timeout (900 s), so one missed wake-up froze a lesson test for up to 15
+    minutes with both the kernel and the client idle. Polling in short slices notices the message within 0.5 s.
+    Idempotent; changes nothing else.
+    """
+    from queue import Empty
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    if getattr(AsyncZMQSocketChannel.get_msg, "_sliced", False):
+        return
+
+    async def get_msg(self, timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            if await self.socket.poll(int(left * 1000)):
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
+
+    get_msg._sliced = True
+    AsyncZMQSocketChannel.get_msg = get_msg
+
+
 def run_lesson(
     path: str | Path,
     overrides: dict | None = None,
@@ -119,6 +148,7 @@ def run_lesson(
     env = {RECORD_ENV: str(record_file), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     old = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
+    _poll_in_slices()
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
         resources={"metadata": {"path": str(scratch)}},

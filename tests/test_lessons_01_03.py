@@ -99,6 +99,15 @@ def test_lessons_import_tensorflow_only_where_needed(lesson_run):
     for stem in ("01_cooccurrence_matrix", "02_user_based_cf"):
         code = "\n".join(c.source for c in lesson_run(stem).notebook.cells if c.cell_type == "code")
         assert "ncf_helpers.models" not in code and "tensorflow" not in code and "keras" not in code
-    cells = [c.source for c in lesson_run("03_matrix_factorization").notebook.cells if c.cell_type == "code"]
-    first = next(i for i, s in enumerate(cells) if "ncf_helpers.models" in s)
-    assert first > len(cells) // 3, "lesson 03 imports TensorFlow too early"
+    cells = lesson_run("03_matrix_factorization").notebook.cells
+    first = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "ncf_helpers.models" in c.source)
+    params = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    headings = [line for c in cells[:first] if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]
+    heading = headings[-1]
+    # not in Setup: the import comes after the parameters cell and at least one section of classical MF ...
+    assert first > params + 3, "lesson 03 imports TensorFlow in its Setup; import it in the Keras section"
+    # ... and it opens the section that builds the model in Keras
+    assert "Keras" in heading, f"the TensorFlow import sits under {heading!r}, not in the Keras section"
+    setup = "\n".join(c.source for c in cells[:first] if c.cell_type == "code")
+    assert "tensorflow" not in setup and "keras" not in setup

@@ -74,7 +74,10 @@ def _annotate(ax, values: np.ndarray, fmt: str = "{:.2g}", mask: np.ndarray | No
         if cmap is not None and norm is not None and np.isfinite(v):
             red, green, blue, _ = cmap(norm(v))
             colour = "white" if (0.299 * red + 0.587 * green + 0.114 * blue) < 0.5 else "black"
-        ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=fontsize, color=colour)
+        text = fmt.format(v)
+        if text.startswith("-") and float(text) == 0:  # "-0.0" for a tiny negative number reads oddly
+            text = text[1:]
+        ax.text(c, r, text, ha="center", va="center", fontsize=fontsize, color=colour)
 
 
 def _ticks(ax, labels: Sequence[str], axis: str, rotate: bool = False, width: int = 24) -> None:

@@ -143,5 +143,5 @@ def plot_literature(literature: pd.DataFrame, ours: pd.DataFrame | None = None, 
     lo, hi = min(values) - 0.05, max(values) + 0.05
     ax.set_xlim(max(0.0, lo), min(1.0, hi))
     ax.set_xlabel("HR@10 (leave-one-out, 1 + 99 sampled negatives)")
-    ax.set_title("Published (grey, ML-1M) and ours (blue): same protocol, different data", loc="left")
+    ax.set_title("Published (grey, ML-1M) beside ours (blue): same protocol", loc="left")
     return finish(fig)
