@@ -36,7 +36,7 @@ student: $(STAMP)
 	$(BIN)/python -m ncf_helpers.student lessons/ student/
 
 benchmarks: $(STAMP)
-	for b in classic models speed explorer notebooks; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	for b in classic models speed explorer comparison notebooks; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)

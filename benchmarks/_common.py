@@ -44,6 +44,7 @@ def write_result(name: str, markdown: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=RESULTS, prefix=f".{name}.", suffix=".md")
     with os.fdopen(fd, "w") as f:
         f.write(markdown.rstrip() + "\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private
     os.replace(tmp, path)
     return path
 

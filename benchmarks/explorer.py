@@ -1,7 +1,7 @@
 """How responsive is lesson 04's interaction explorer on ml-latest-small?
 
 For each interaction, the explorer's default configuration (``EXPLORER_DEFAULTS``: 32-d embeddings, MLP
-layers 10-10, 8 epochs, 4 negatives, seed 0; batch size and learning rate from ``models.DEFAULTS``) is trained
+layers 10-10, 6 epochs, 4 negatives, seed 0; batch size and learning rate from ``models.DEFAULTS``) is trained
 through the widget (``explorer.run()``, what the Train button does: build, train with per-epoch validation
 HR@10, score, compute the views, draw them), then asked for again, which must come from the cache. Budgets (issue 7): a new
 default configuration under 15 s, a cached one under 1 s, on 2 CPU cores. The reference bars (popularity,
@@ -117,7 +117,7 @@ def main() -> None:
 user, 99 sampled negatives), {machine()}.
 
 Each row trains the explorer's default configuration for that interaction (32-d embeddings, MLP/tower layers
-10-10, 8 epochs, 4 sampled negatives per positive, seed 0; batch size 4096 and each interaction's learning rate
+10-10, 6 epochs, 4 sampled negatives per positive, seed 0; batch size 4096 and each interaction's learning rate
 from `ncf_helpers.models.DEFAULTS`) through `explorer.run()` - what the Train button does: build, train with
 the validation HR@10 after every epoch, score the test item, compute the similarity and dot-vs-score views and
 draw all six views - and then asks for it again ("cached"); then trains it once more with seed 1 (a new

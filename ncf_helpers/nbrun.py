@@ -146,6 +146,11 @@ def run_lesson(
     # The kernel inherits this process's environment: point it at the record file, and draw figures inline as
     # JupyterLab does (a test process may have set MPLBACKEND=Agg, under which a kernel shows no figure at all).
     env = {RECORD_ENV: str(record_file), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    # The kernel runs in the scratch folder: a relative NCF_DATA_DIR (CI's ../shared/datasets) would silently
+    # point elsewhere there and the lesson would fall back to synthetic data. Resolve it from our folder.
+    data_dir = os.environ.get("NCF_DATA_DIR")
+    if data_dir and not Path(data_dir).is_absolute():
+        env["NCF_DATA_DIR"] = str(Path(data_dir).resolve())
     old = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     _poll_in_slices()

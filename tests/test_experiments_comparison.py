@@ -61,6 +61,90 @@ def test_merge(split):
         a.merge(cmp.compare_models(split, ["UserCF"], seeds=(0,), verbose=False))
 
 
+def test_recorded_run_round_trip_and_guards(split, synthetic, tmp_path, capsys):
+    from ncf_helpers.widgets.protocol import protocol_curve
+
+    comp = cmp.compare_models(split, ["Popularity", "iALS"], seeds=(0, 1), verbose=False,
+                              options={"iALS": {"iterations": 3, "embedding_dim": 8}})
+    curve = protocol_curve(comp.models, split, negatives=(1, 9, 49, "all"))
+    path = cmp.save_recorded(comp, split, "toy", curve, info={"date": "2026-11-29", "machine": "test"},
+                             path=tmp_path / "rec.json")
+    assert path.exists() and not list(tmp_path.glob(".*"))  # no temp file left behind
+    rec = cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=path)
+    assert rec is not None and rec.models == {} and rec.seeds == (0, 1)
+    pd.testing.assert_frame_equal(rec.results.reset_index(drop=True),
+                                  comp.results[comp.results["model"] == "iALS"].reset_index(drop=True),
+                                  check_dtype=False)
+    assert list(rec.per_user) == ["iALS"]
+    np.testing.assert_allclose(rec.per_user["iALS"].sort_values("user_idx")["hr"],
+                               comp.per_user["iALS"].sort_values("user_idx")["hr"])
+    assert set(rec.curve["model"]) == {"iALS"} and set(rec.curve["num_negatives"]) == {"1", "9", "49", "all"}
+    assert "2026-11-29" in rec.note and "test" in rec.note
+    # merged with a live comparison: one table, one curve, live models kept
+    live = cmp.compare_models(split, ["Popularity"], seeds=(0, 1), verbose=False)
+    live.curve = curve[curve["model"] == "Popularity"]
+    both = live.merge(rec)
+    assert list(dict.fromkeys(both.results["model"])) == ["Popularity", "iALS"]
+    assert set(both.curve["model"]) == {"Popularity", "iALS"} and "Popularity" in both.models
+    # Anything that would make the recorded numbers not this run's numbers: None, with the reason printed.
+    capsys.readouterr()
+    other = leave_last_one_out(synthetic, num_negatives=49, seed=1, threshold=3.5)
+    assert cmp.find_recorded(other, "toy", ["iALS"], (0, 1), path=path) is None
+    assert "split differs" in capsys.readouterr().out
+    assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1, 2), path=path) is None
+    assert "seeds" in capsys.readouterr().out
+    assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1), epochs=3, path=path) is None
+    assert "epochs" in capsys.readouterr().out
+    assert cmp.find_recorded(split, "toy", ["iALS", "MLP"], (0, 1), path=path) is None
+    assert "lacks" in capsys.readouterr().out
+    assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=tmp_path / "none.json") is None
+    assert "there is none" in capsys.readouterr().out
+    import json
+
+    doc = json.loads(path.read_text())
+    doc["settings"]["keras"]["mlp"]["epochs"] += 1  # someone retuned a model after recording
+    (tmp_path / "stale.json").write_text(json.dumps(doc))
+    assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=tmp_path / "stale.json") is None
+    assert "settings changed" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text("{not json")
+    assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=tmp_path / "bad.json") is None
+    assert "unreadable" in capsys.readouterr().out
+
+
+def test_split_fingerprint_sees_every_input(split):
+    import copy
+
+    base = cmp.split_fingerprint(split)
+    assert len(base) == 16 and base == cmp.split_fingerprint(copy.deepcopy(split))
+    changed = copy.deepcopy(split)
+    negatives = np.array(changed.test_negatives)
+    negatives[0, 0] = (negatives[0, 0] + 1) % split.num_items
+    changed.test_negatives = negatives
+    assert cmp.split_fingerprint(changed) != base
+    changed = copy.deepcopy(split)
+    changed.train = changed.train.iloc[1:]
+    assert cmp.split_fingerprint(changed) != base
+
+
+def test_shipped_recorded_run_is_complete():
+    """The file lesson 06 reads by default: every model, 3 seeds, per-user hits and the protocol curve."""
+    import json
+
+    path = cmp.RECORDED_DIR / "comparison_ml-latest-small.json"
+    assert path.exists(), "run benchmarks/comparison.py to record the comparison"
+    doc = json.loads(path.read_text())
+    assert doc["seeds"] == [0, 1, 2] and doc["epochs"] is None and len(doc["fingerprint"]) == 16
+    assert doc["settings"] == cmp.model_settings(), "models' defaults changed: re-run benchmarks/comparison.py"
+    results = pd.DataFrame(doc["results"])
+    assert set(results["model"]) == set(cmp.MODELS) and len(results) == 3 * len(cmp.MODELS)
+    assert results["hr@10"].between(0.1, 1.0).all()
+    assert set(doc["per_user"]["models"]) == set(cmp.MODELS)
+    assert all(len(v["hr"]) == doc["test_users"] == len(doc["per_user"]["user_idx"])
+               for v in doc["per_user"]["models"].values())
+    curve = pd.DataFrame(doc["curve"])
+    assert set(curve["model"]) == set(cmp.MODELS) and {"1", "99", "all"} <= set(curve["num_negatives"].astype(str))
+
+
 def test_compare_models_errors(split, synthetic):
     with pytest.raises(ValueError, match="Unknown model"):
         cmp.compare_models(split, ["Popularity", "SVD++"], verbose=False)

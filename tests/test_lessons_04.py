@@ -117,3 +117,22 @@ def test_start_here(lesson_run):
     assert 180 <= r["course_minutes"] <= 480
     assert r["synthetic_users"] == 400
     assert len(run.images()) >= 1
+
+
+def test_explorer_starts_from_the_lessons_own_run():
+    """Lesson 04 hands its MLP run to the explorer (``initial=``); with the explorer's default controls equal to
+    the lesson's parameters, that run is the explorer's first cached configuration, so pressing Train with the
+    defaults answers at once instead of training again."""
+    import json
+    from pathlib import Path
+
+    from ncf_helpers.widgets.interaction import EXPLORER_DEFAULTS
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "lessons" / "04_neuralcf.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    params = {}
+    exec("".join(cell["source"]), {}, params)
+    assert params["EPOCHS"] == EXPLORER_DEFAULTS["epochs"]
+    assert params["EMBEDDING_DIM"] == EXPLORER_DEFAULTS["embedding_dim"]
+    assert params["NUM_NEGATIVES"] == EXPLORER_DEFAULTS["num_negatives"]
+    assert params["SEED"] == EXPLORER_DEFAULTS["seed"]

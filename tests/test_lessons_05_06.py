@@ -26,10 +26,12 @@ def test_lesson_05_two_tower(lesson_run):
     assert 0.2 < r["hr@10_two_tower_genres"] <= 1.0
     if real:
         assert r["hr@10_two_tower"] > 0.45 and r["hr@10_two_tower_genres"] > 0.45
-    # Serving: milliseconds are positive and finite (their order is shown, not asserted: timings are noisy).
+    # Serving: milliseconds per request (fastest of several; only the clearest gap is asserted, timings are noisy).
     for key in ("ms_mlp_largest_catalogue", "ms_two_tower_largest_catalogue", "ms_mlp_catalogue",
                 "ms_two_tower_catalogue"):
         assert 0.0 < r[key] < 10_000.0, key
+    if real:  # 9,742 network rows per request vs one: the fastest two-tower request beats the fastest MLP one
+        assert r["ms_two_tower_catalogue"] < r["ms_mlp_catalogue"]
     # The seed's Dense(1, sigmoid): folding w into the query reproduces the model's own ranking...
     assert math.isfinite(r["seed_dense_w"]) and r["seed_dense_w"] != 0.0
     assert r["hr@10_seed_model_output"] == pytest.approx(r["hr@10_seed_model"], abs=1e-6)
@@ -63,7 +65,13 @@ def test_lesson_05_figures(lesson_run):
 def test_lesson_06_comparison(lesson_run):
     r = lesson_run("06_comparison").records
     real = _real(r)
-    assert r["seeds"] == 2 and r["test_users"] > 100
+    assert r["seeds"] == 3 and r["test_users"] > 100
+    # On ml-latest-small the Keras numbers come from the recorded run (benchmarks/comparison.py) because the
+    # split matches it; one model is retrained live beside it. Elsewhere everything is trained live.
+    assert r["recorded"] is real
+    if real:
+        assert 0.1 < r["verify_hr@10_live"] <= 1.0 and 0.5 < r["verify_hr@10_recorded"] <= 1.0
+        assert r["curve_models"] == 9  # the recorded curves complete the live ones
     for name in COMPARED:
         assert 0.1 < r[f"hr@10_{name}"] <= 1.0, name  # every model beats random guessing
         assert r[f"hr@10_std_{name}"] >= 0.0, name

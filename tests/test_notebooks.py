@@ -75,3 +75,27 @@ def test_lesson_runs(path, lesson_run):
     )
     checks = sum(1 for c in run.notebook.cells if c.cell_type == "code" and re.search(r"\bcheck_\w+\(", c.source))
     assert outputs.count(": correct.") >= checks, "Every exercise check should pass on the instructor's solutions."
+
+
+@pytest.mark.slow
+def test_run_lesson_resolves_a_relative_data_dir(tmp_path, monkeypatch):
+    """CI sets NCF_DATA_DIR=../shared/datasets; the kernel runs in a scratch folder, where that relative path would
+    point nowhere and every lesson would quietly fall back to synthetic data."""
+    import nbformat
+
+    from ncf_helpers.nbrun import run_lesson
+
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("DATASET = 'x'", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import os\nfrom ncf_helpers import lesson\n"
+                                          "lesson.record('data_dir', os.environ['NCF_DATA_DIR'])")]
+    nbformat.write(nb, lessons / "99_probe.ipynb")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NCF_DATA_DIR", "../shared/datasets")
+    run = run_lesson(lessons / "99_probe.ipynb", workdir=tmp_path / "run")
+    assert run.records["data_dir"] == str((tmp_path / "../shared/datasets").resolve())
+    import os
+
+    assert os.environ["NCF_DATA_DIR"] == "../shared/datasets"  # the caller's environment is left as it was

@@ -71,6 +71,17 @@ def _show(a: np.ndarray) -> str:
     return f"{float(a):.6g}" if a.ndim == 0 else np.array2string(a, precision=4, threshold=8)
 
 
+def number(value, what: str) -> float:
+    """``value`` as a float, or :class:`ExerciseIncorrect` saying what came back instead (``None``: a forgotten
+    ``return``; a list or array: not a single number)."""
+    if value is None:
+        raise ExerciseIncorrect(f"{what}: your function returned None. Did you forget a `return`?")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ExerciseIncorrect(f"{what}: expected a single number, got {type(value).__name__} {value!r}.") from None
+
+
 def expect(condition: bool, message: str) -> None:
     """Raise :class:`ExerciseIncorrect` with ``message`` unless ``condition`` holds."""
     if not condition:

@@ -13,17 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import ExerciseIncorrect, exercise, expect, expect_close
+from . import number as _number
 
 __all__ = ["check_count_users", "check_offline_dataset", "check_ratings_per_user"]
-
-
-def _number(value, what: str) -> float:
-    if value is None:
-        raise ExerciseIncorrect(f"{what}: your function returned None. Did you forget a `return`?")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ExerciseIncorrect(f"{what}: expected a single number, got {type(value).__name__} {value!r}.") from None
 
 
 @exercise("0.1", "count the users")

@@ -15,17 +15,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from . import ExerciseIncorrect, exercise, expect, expect_close
+from . import number as _number
 
 __all__ = ["check_cooccurrence", "check_density", "check_item_jaccard", "check_positive_share", "check_top_share"]
-
-
-def _number(value, what: str) -> float:
-    if value is None:
-        raise ExerciseIncorrect(f"{what}: your function returned None. Did you forget a `return`?")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ExerciseIncorrect(f"{what}: expected a single number, got {type(value).__name__} {value!r}.") from None
 
 
 # 3 users x 4 items, 5 filled cells -> density 5 / 12

@@ -12,17 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import ExerciseIncorrect, exercise, expect, expect_close
+from . import number as _number
 
 __all__ = ["check_cosine", "check_hit_and_ndcg", "check_pearson", "check_rank_of_held_out", "check_user_cf_score"]
-
-
-def _number(value, what: str) -> float:
-    if value is None:
-        raise ExerciseIncorrect(f"{what}: your function returned None. Did you forget a `return`?")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ExerciseIncorrect(f"{what}: expected a single number, got {type(value).__name__} {value!r}.") from None
 
 
 @exercise("2.1", "cosine similarity")

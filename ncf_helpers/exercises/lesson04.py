@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ExerciseIncorrect, exercise, expect, expect_close
+from . import number as _number
 
 __all__ = [
     "check_collision_share",
@@ -27,15 +28,6 @@ __all__ = [
     "check_negative_sampler",
     "check_param_count",
 ]
-
-
-def _number(value, what: str) -> float:
-    if value is None:
-        raise ExerciseIncorrect(f"{what}: your function returned None. Did you forget a `return`?")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ExerciseIncorrect(f"{what}: expected a single number, got {type(value).__name__} {value!r}.") from None
 
 
 def _array(value, what: str) -> np.ndarray:

@@ -14,17 +14,9 @@ import numpy as np
 import pandas as pd
 
 from . import ExerciseIncorrect, exercise, expect, expect_close
+from . import number as _number
 
 __all__ = ["check_discordant_pairs", "check_hr_with_negatives", "check_mean_and_spread", "check_random_hit_rate"]
-
-
-def _number(value, what: str) -> float:
-    if value is None:
-        raise ExerciseIncorrect(f"{what}: your function returned None. Did you forget a `return`?")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ExerciseIncorrect(f"{what}: expected a single number, got {type(value).__name__} {value!r}.") from None
 
 
 @exercise("6.1", "HR@k of random guessing")

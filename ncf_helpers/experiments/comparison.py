@@ -11,14 +11,24 @@
   ranked against every item instead of 99 sampled ones? (The curve itself comes from
   :func:`ncf_helpers.widgets.protocol.protocol_curve`, the lesson's protocol explorer.)
 * :func:`literature_table` - published numbers on MovieLens 1M, for orientation.
+* :func:`save_recorded`, :func:`find_recorded` - the recorded run. Training the five Keras models three times
+  each takes about 6 minutes on 2 CPU cores, more than a lesson should make a learner wait. ``benchmarks/
+  comparison.py`` runs exactly :func:`compare_models` (and the protocol curve) on ml-latest-small and saves the
+  numbers (not the data) to ``ncf_helpers/experiments/recorded/``; lesson 06 uses them only when its split is
+  bit-for-bit the recorded one (a fingerprint of the training rows, test rows and negatives), retrains one of
+  the models live to check, and trains everything live otherwise.
 
 Only the Keras models import TensorFlow, and only when they are fitted.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,8 +38,13 @@ __all__ = [
     "FAMILY",
     "KERAS_INTERACTION",
     "MODELS",
+    "RECORDED_DIR",
     "Comparison",
     "compare_models",
+    "find_recorded",
+    "model_settings",
+    "save_recorded",
+    "split_fingerprint",
     "comparison_table",
     "kendall_tau",
     "literature_table",
@@ -97,7 +112,8 @@ class Comparison:
     ``results``: tidy DataFrame, one row per (model, seed): ``model, family, seed, hr@10, ndcg@10, mrr, auc,
     fit_seconds, eval_seconds, deterministic``. ``models``: ``{name: model fitted with the first seed}``.
     ``per_user``: ``{name: DataFrame user_idx, hr, ndcg}`` averaged over seeds (for :func:`paired_difference`).
-    ``seconds``: wall time of the whole comparison.
+    ``seconds``: wall time of the whole comparison. A comparison loaded by :func:`find_recorded` has no fitted
+    ``models``; its ``curve`` holds the recorded protocol curve and ``note`` says where and when it was run.
     """
 
     results: pd.DataFrame
@@ -105,20 +121,25 @@ class Comparison:
     per_user: dict = field(default_factory=dict)
     seeds: tuple = ()
     seconds: float = 0.0
+    curve: pd.DataFrame | None = None
+    note: str = ""
 
     def summary(self) -> pd.DataFrame:
         return summarise(self.results)
 
     def merge(self, other: "Comparison") -> "Comparison":
-        """One comparison from two run on the same split and seeds (e.g. the classical models, then the Keras
-        ones in a separate notebook cell). Models in both keep ``self``'s results."""
+        """One comparison from two run on the same split and seeds (e.g. the classical models fitted here, then
+        the Keras ones, recorded or trained). Models in both keep ``self``'s results; curves are combined."""
         if tuple(other.seeds) != tuple(self.seeds):
             raise ValueError(f"Cannot merge comparisons run with different seeds: {self.seeds} and {other.seeds}.")
-        clash = set(self.models) & set(other.models)
+        clash = set(self.results["model"]) & set(other.results["model"])
         extra = other.results[~other.results["model"].isin(clash)]
+        curves = [c for c in (self.curve, None if other.curve is None else other.curve[~other.curve["model"].isin(clash)])
+                  if c is not None]
         return Comparison(pd.concat([self.results, extra], ignore_index=True),
                           {**other.models, **self.models}, {**other.per_user, **self.per_user}, self.seeds,
-                          self.seconds + other.seconds)
+                          self.seconds + other.seconds, pd.concat(curves, ignore_index=True) if curves else None,
+                          "; ".join(n for n in (self.note, other.note) if n))
 
     def table(self) -> pd.DataFrame:
         return comparison_table(self.results)
@@ -181,6 +202,145 @@ def compare_models(split, names=MODELS, seeds=(0, 1, 2), *, k: int = 10, epochs:
             print(f"{name:<11} HR@{k} {hr.mean():.3f} {spread:<9}  fit {done['fit_seconds'].mean():5.1f} s"
                   f"{'' if name in DETERMINISTIC else f' x {len(runs)} seeds'}", flush=True)
     return Comparison(pd.DataFrame(rows), models, per_user, seeds, time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------------------------------------- recorded runs
+RECORDED_DIR = Path(__file__).resolve().parent / "recorded"
+"""Where :func:`save_recorded` writes and :func:`find_recorded` looks: ``comparison_<dataset>.json``."""
+
+_RECORDED_FORMAT = 1
+
+
+def split_fingerprint(split) -> str:
+    """16 hex digits that change when anything a comparison depends on changes: the sizes, the training rows,
+    the test rows and their stored negatives (sha256 over their int64 bytes). Two splits with the same
+    fingerprint give every model exactly the same data and candidates. Lesson 06."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(f"{int(split.num_users)}x{int(split.num_items)}".encode())
+    for frame in (split.train, split.test):
+        for col in ("user_idx", "item_idx"):
+            h.update(np.ascontiguousarray(frame[col].to_numpy(np.int64)).tobytes())
+    negatives = split.test_negatives
+    h.update(b"none" if negatives is None else np.ascontiguousarray(np.asarray(negatives, np.int64)).tobytes())
+    return h.hexdigest()[:16]
+
+
+def model_settings() -> dict:
+    """The settings every model of :data:`MODELS` is fitted with (constructor defaults of the classical models,
+    :data:`ncf_helpers.models.DEFAULTS` of the Keras ones), as JSON values. A recorded run stores them, and
+    :func:`find_recorded` refuses it once they changed. Imports Keras."""
+    import inspect
+
+    from ..classic import ImplicitALS, ItemCF, Popularity, UserCF
+    from ..models import DEFAULTS
+
+    out: dict = {"keras": {k: dict(v) for k, v in DEFAULTS.items()}}
+    for cls in (Popularity, UserCF, ItemCF, ImplicitALS):
+        out[cls.__name__] = {n: p.default for n, p in inspect.signature(cls).parameters.items()
+                             if p.default is not inspect.Parameter.empty}
+    return json.loads(json.dumps(out, default=str))
+
+
+def _recorded_path(dataset: str, path=None) -> Path:
+    return Path(path) if path is not None else RECORDED_DIR / f"comparison_{dataset}.json"
+
+
+def save_recorded(comparison: Comparison, split, dataset: str, curve: pd.DataFrame | None = None, *,
+                  epochs: int | None = None, info: dict | None = None, path=None) -> Path:
+    """Write ``comparison`` (its results, per-user hits and the protocol ``curve``; never the ratings) as the
+    recorded run for ``dataset`` (``benchmarks/comparison.py``). ``epochs`` is what :func:`compare_models` was
+    given; ``info`` free-form provenance (machine, versions, date). Written to a temp file, then renamed."""
+    users = None
+    per_user = {}
+    for name, frame in comparison.per_user.items():
+        frame = frame.sort_values("user_idx")
+        if users is None:
+            users = frame["user_idx"].to_numpy(np.int64)
+        elif not np.array_equal(users, frame["user_idx"].to_numpy(np.int64)):
+            raise ValueError(f"{name!r} was evaluated on other users than the first model: one split per comparison.")
+        per_user[name] = {m: [round(float(v), 6) for v in frame[m]] for m in ("hr", "ndcg")}
+    doc = {
+        "format": _RECORDED_FORMAT,
+        "dataset": str(dataset),
+        "fingerprint": split_fingerprint(split),
+        "test_users": int(len(split.test)),
+        "seeds": [int(s) for s in comparison.seeds],
+        "epochs": None if epochs is None else int(epochs),
+        "seconds": round(float(comparison.seconds), 1),
+        "settings": model_settings(),
+        "info": dict(info or {}),
+        "results": json.loads(comparison.results.to_json(orient="records")),
+        "per_user": {"user_idx": [] if users is None else [int(u) for u in users], "models": per_user},
+        "curve": None if curve is None else json.loads(curve.to_json(orient="records")),
+    }
+    target = _recorded_path(dataset, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f, separators=(",", ":"))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; this is a file to share
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def find_recorded(split, dataset: str, names, seeds, *, epochs: int | None = None, path=None,
+                  verbose: bool = True) -> Comparison | None:
+    """The recorded run of ``names`` (e.g. the five Keras models) on exactly this split, or ``None``. Lesson 06.
+
+    It applies only when the recorded file for ``dataset`` exists and its split fingerprint
+    (:func:`split_fingerprint`), ``seeds``, ``epochs`` and the models' default settings (:func:`model_settings`)
+    equal this run's, and it holds every model in ``names``; otherwise ``None`` is returned and (``verbose``) the reason printed, so the caller trains live.
+    The :class:`Comparison` returned has the recorded ``results`` and ``per_user`` of those models, the
+    recorded protocol ``curve`` rows of those models, no fitted models, and a ``note`` on its provenance.
+    """
+    names = list(names)
+    seeds = tuple(int(s) for s in seeds)
+    target = _recorded_path(dataset, path)
+
+    def no(reason: str):
+        if verbose:
+            print(f"No recorded run applies ({reason}): training live.")
+        return None
+
+    if not target.exists():
+        return no(f"there is none for {dataset!r}")
+    try:
+        doc = json.loads(target.read_text())
+    except (OSError, ValueError) as exc:
+        return no(f"{target.name} is unreadable: {exc}")
+    if doc.get("format") != _RECORDED_FORMAT:
+        return no(f"{target.name} has format {doc.get('format')!r}, this code reads {_RECORDED_FORMAT}")
+    if doc.get("fingerprint") != split_fingerprint(split):
+        return no("this split differs from the recorded one: another data version, SEED or THRESHOLD")
+    if tuple(doc.get("seeds") or ()) != seeds:
+        return no(f"it used seeds {tuple(doc.get('seeds') or ())}, this run asks for {seeds}")
+    if doc.get("epochs") != (None if epochs is None else int(epochs)):
+        return no(f"it used epochs={doc.get('epochs')}, this run asks for epochs={epochs}")
+    if doc.get("settings") != model_settings():
+        return no("the models' default settings changed since it was recorded; re-run benchmarks/comparison.py")
+    results = pd.DataFrame(doc["results"])
+    missing = [n for n in names if n not in set(results["model"])]
+    if missing:
+        return no(f"it lacks {missing}")
+    results = results[results["model"].isin(names)].reset_index(drop=True)
+    users = np.asarray(doc["per_user"]["user_idx"], np.int64)
+    per_user = {n: pd.DataFrame({"user_idx": users, **{m: np.asarray(v, float) for m, v in
+                                                       doc["per_user"]["models"][n].items()}}) for n in names}
+    curve = None
+    if doc.get("curve"):
+        curve = pd.DataFrame(doc["curve"])
+        curve["num_negatives"] = curve["num_negatives"].astype(str)
+        curve = curve[curve["model"].isin(names)].reset_index(drop=True)
+    info = doc.get("info") or {}
+    note = ", ".join(str(info[k]) for k in ("date", "machine", "versions") if info.get(k))
+    note = f"benchmarks/comparison.py, {doc.get('seconds', 0):.0f} s" + (f"; {note}" if note else "")
+    return Comparison(results, {}, per_user, seeds, float(doc.get("seconds") or 0.0), curve, note)
 
 
 # ---------------------------------------------------------------------------------------------- summaries

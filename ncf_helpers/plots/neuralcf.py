@@ -89,6 +89,13 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
     d = int(embedding_dim)
     layer_colors = {"input": "#999999", "embedding": "#0072B2", "interaction": "#E69F00", "mlp": "#CC79A7",
                     "output": "#009E73"}
+    def _id_inputs(ax, ys, d, layer_colors):  # user_idx -> user embedding, item_idx -> item embedding
+        for x, who in ((0.27, "user"), (0.73, "item")):
+            _box(ax, x, ys["input"], 0.4, 0.07, f"{who}_idx  [B]", layer_colors["input"])
+            _box(ax, x, ys["embedding"], 0.4, 0.08, f"{who} embedding\n[B, {d}]", layer_colors["embedding"])
+            _arrow(ax, x, ys["input"] + 0.035, x, ys["embedding"] - 0.04)
+            _arrow(ax, x, ys["embedding"] + 0.04, 0.5 + (x - 0.5) * 0.4, ys["interaction"] - 0.04)
+
     fig, axes = new_figure(1, 3, width=9.5, height=5.0)
     for ax in axes:
         ax.set_xlim(0, 1)
@@ -99,11 +106,7 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
     # ---- MLP (neural_cf_model_1)
     ax = axes[0]
     ax.set_title("MLP: the seed's neural_cf_model_1", loc="left", fontsize=10)
-    for x, who in ((0.27, "user"), (0.73, "item")):
-        _box(ax, x, ys["input"], 0.4, 0.07, f"{who}_idx  [B]", layer_colors["input"])
-        _box(ax, x, ys["embedding"], 0.4, 0.08, f"{who} embedding\n[B, {d}]", layer_colors["embedding"])
-        _arrow(ax, x, ys["input"] + 0.035, x, ys["embedding"] - 0.04)
-        _arrow(ax, x, ys["embedding"] + 0.04, 0.5 + (x - 0.5) * 0.4, ys["interaction"] - 0.04)
+    _id_inputs(ax, ys, d, layer_colors)
     _box(ax, 0.5, ys["interaction"], 0.6, 0.08, f"Concatenate\n[B, {2 * d}]", layer_colors["interaction"])
     mlp_text = "\n".join(f"Dense({h}, relu)  [B, {h}]" for h in hidden) or "(no hidden layer)"
     _box(ax, 0.5, ys["mlp"], 0.66, 0.06 + 0.045 * max(len(hidden), 1), mlp_text, layer_colors["mlp"])
@@ -114,11 +117,7 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
     # ---- GMF
     ax = axes[1]
     ax.set_title("GMF: generalized MF", loc="left", fontsize=10)
-    for x, who in ((0.27, "user"), (0.73, "item")):
-        _box(ax, x, ys["input"], 0.4, 0.07, f"{who}_idx  [B]", layer_colors["input"])
-        _box(ax, x, ys["embedding"], 0.4, 0.08, f"{who} embedding\n[B, {d}]", layer_colors["embedding"])
-        _arrow(ax, x, ys["input"] + 0.035, x, ys["embedding"] - 0.04)
-        _arrow(ax, x, ys["embedding"] + 0.04, 0.5 + (x - 0.5) * 0.4, ys["interaction"] - 0.04)
+    _id_inputs(ax, ys, d, layer_colors)
     _box(ax, 0.5, ys["interaction"], 0.66, 0.08, f"Multiply: p_u * q_i\n[B, {d}]", layer_colors["interaction"])
     ax.text(0.5, ys["mlp"], "no hidden layers:\nh . (p_u * q_i) + b\n(h = 1, b = 0 is plain MF)", ha="center",
             va="center", fontsize=8, color="#555", bbox=dict(fc="white", ec="none", pad=2), zorder=3)

@@ -56,12 +56,13 @@ __all__ = [
 INTERACTIONS = ("dot", "gmf", "mlp", "neumf", "two_tower")
 HIDDEN_USERS = ("mlp", "neumf", "two_tower")  # the interactions that read the "MLP layers" control
 
-EXPLORER_DEFAULTS: dict[str, Any] = dict(interaction="mlp", embedding_dim=32, hidden=(10, 10), epochs=8,
+EXPLORER_DEFAULTS: dict[str, Any] = dict(interaction="mlp", embedding_dim=32, hidden=(10, 10), epochs=6,
                                          num_negatives=4, seed=0)
 """The explorer's starting configuration (also :func:`train_interaction`'s defaults): the seed course's NeuralCF
-(``Dense(10) x 2``) with 32-d embeddings and 8 epochs - fewer than :data:`ncf_helpers.models.DEFAULTS` (12-20),
-so a new configuration trains in about 10-15 s on ml-latest-small on 2 CPU cores
-(``benchmarks/results/explorer.md``); the learning curve shows what more epochs would add. Batch size,
+(``Dense(10) x 2``) with 32-d embeddings and 6 epochs - lesson 04's ``EPOCHS``, so the lesson's own MLP run is
+the explorer's first cached configuration - fewer than :data:`ncf_helpers.models.DEFAULTS` (12-20), so a new
+configuration trains in about 6-12 s on ml-latest-small on 2 CPU cores (``benchmarks/results/explorer.md``);
+the learning curve shows what more epochs would add. Batch size,
 learning rate, L2 and the output layer are each interaction's :data:`~ncf_helpers.models.DEFAULTS`."""
 
 FAST_EPOCHS = 2
@@ -405,7 +406,7 @@ def train_interaction(
     *,
     embedding_dim: int = 32,
     hidden=(10, 10),
-    epochs: int = 8,
+    epochs: int = 6,
     num_negatives: int = 4,
     seed: int = 0,
     dataset=None,
