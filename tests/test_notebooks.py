@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import lesson_paths
+from conftest import lesson_overrides, lesson_paths
 from ncf_helpers.nbrun import parameter_names, parameters_cell
 
 LESSONS = lesson_paths()
@@ -70,6 +70,9 @@ def test_lesson_runs(path, lesson_run):
     assert not noise, f"TensorFlow log lines leak into cells: {noise[:2]}"
     assert run.images(), f"{path.name} displayed no figure."
     assert run.records, f"{path.name} recorded no results (ncf_helpers.lesson.record)."
+    if lesson_overrides()["DATASET"] == "ml-latest-small" and "dataset" in run.records:  # no silent fallback
+        assert run.records["dataset"] == "ml-latest-small", (
+            f"{path.name} ran on {run.records['dataset']!r} although NCF_DATA_DIR holds ml-latest-small")
     outputs = "\n".join(
         o.get("text", "") for c in run.notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
     )
