@@ -205,8 +205,8 @@ def plot_ranking_stage(table: pd.DataFrame, coefficients: pd.Series | None = Non
     ax.set_yticks(y, [str(x).replace(": ", ":\n") for x in labels], fontsize=8)
     ax.set_xlabel("metric (1 + 99 sampled candidates per test request)")
     ax.set_title("A ranking stage that knows the request's time", loc="left")
-    ax.set_xlim(0, 1.12)
-    ax.legend(frameon=False, loc="center right")
+    ax.set_xlim(0, 1.3)  # room for the legend right of the bars
+    ax.legend(frameon=False, loc="lower right")
     if coefficients is not None:
         axc = axes[0, 1]
         yc = np.arange(len(coefficients))[::-1]
