@@ -78,6 +78,9 @@ def test_lesson_runs(path, lesson_run):
     )
     checks = sum(1 for c in run.notebook.cells if c.cell_type == "code" and re.search(r"\bcheck_\w+\(", c.source))
     assert outputs.count(": correct.") >= checks, "Every exercise check should pass on the instructor's solutions."
+    shown = [c.source for c in run.notebook.cells if c.cell_type == "code" and re.search(r"\bcheck_\w+\(", c.source)
+             and any(o.get("output_type") == "execute_result" for o in c.get("outputs", []))]
+    assert not shown, f"A passed check should show only its message, not a value: {shown[:1]}"
 
 
 @pytest.mark.slow

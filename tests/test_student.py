@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from conftest import lesson_overrides, lesson_paths
-from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect, exercise, expect_close
+from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect, Passed, exercise, expect_close
 from ncf_helpers.student import main, make_student_copy, strip_solutions
 
 
@@ -91,7 +91,9 @@ def test_exercise_decorator_messages(capsys):
         check_double(lambda x: x + 3)
     with pytest.raises(ExerciseIncorrect, match="returned None"):
         check_double(lambda x: None)
-    assert check_double(lambda x: 2 * x) is True
+    result = check_double(lambda x: 2 * x)
+    assert result and isinstance(result, Passed)  # true for `assert check(...)` in tests and instructor scripts
+    assert result._ipython_display_() is None  # and a notebook shows no bare "True" under the "correct." line
     assert "Exercise 9.1 (double it): correct." in capsys.readouterr().out
 
 

@@ -28,6 +28,20 @@ class ExerciseIncorrect(AssertionError):
     """The answer ran but is not right; the message says why and gives a hint."""
 
 
+class Passed:
+    """What a check returns when the answer is right: true in ``assert check(...)``, and nothing in a notebook
+    (the check has already printed its "correct." line; a bare ``True`` under it would be noise)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "Passed()"
+
+    def _ipython_display_(self) -> None:  # IPython shows nothing for a passed check
+        pass
+
+
 def exercise(number: str, title: str) -> Callable:
     """Decorator for check functions: turns the learner's ``NotImplementedError`` into :class:`ExerciseIncomplete`,
     prefixes messages with the exercise number and prints a confirmation on success."""
@@ -46,7 +60,7 @@ def exercise(number: str, title: str) -> Callable:
             except ExerciseIncorrect as exc:
                 raise ExerciseIncorrect(f"Exercise {number} ({title}): {exc}") from None
             print(f"Exercise {number} ({title}): correct." + (f" {message}" if message else ""))
-            return True
+            return Passed()
 
         run.exercise_number = number
         return run
