@@ -275,6 +275,9 @@ def test_plots_draw():
                             "collided_fraction": [0, 0.9, 0.95], "expected_collided_fraction": [0, 0.9, 0.9],
                             "hr@10": [0.6, 0.58, 0.3]})
     _is_figure(P.plot_hashing(hashing), 2)
+    fig = P.plot_hashing(hashing, popularity=0.55)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert list(lines["popularity (same for every user)"].get_ydata()) == [0.55, 0.55]
 
 
 def test_plots_reject_bad_input():

@@ -387,10 +387,11 @@ def plot_id_memory(table: pd.DataFrame, *, references: Mapping[str, float] | Non
 
 
 @styled
-def plot_hashing(frame: pd.DataFrame):
+def plot_hashing(frame: pd.DataFrame, popularity: float | None = None):
     """What hash collisions cost (``frame`` from :func:`~ncf_helpers.experiments.neuralcf.hashing_experiment`).
     Left: HR@10 against the number of hash buckets (log scale), one line per hashed side, the exact model
-    dashed; right: the share of ids that share their bucket, measured (dots) and expected (line). Lesson 04.
+    dashed and, when given, ``popularity``'s HR@10 on the same test items (float in [0, 1]) dotted grey; right:
+    the share of ids that share their bucket, measured (dots) and expected (line). Lesson 04.
     """
     _need(frame, ("side", "num_bins", "ids", "collided_fraction", "expected_collided_fraction", "hr@10"), "frame")
     fig, (ax, ax2) = new_figure(1, 2, width=9.5, height=3.6)
@@ -410,11 +411,13 @@ def plot_hashing(frame: pd.DataFrame):
                  label=f"{side}s: 1 - (1 - 1/bins)^(n - 1)")
     if len(exact):
         ax.axhline(float(exact["hr@10"].iloc[0]), color="black", ls="--", lw=1, label="exact table (no hashing)")
+    if popularity is not None:
+        ax.axhline(float(popularity), color="#999999", ls=":", lw=1.5, label="popularity (same for every user)")
     ax.set_xscale("log")
     ax.set_xlabel("hash buckets (rows in the table), log scale")
     ax.set_ylabel("HR@10 (test)")
     ax.set_ylim(0, min(1.0, float(frame["hr@10"].max()) * 1.25))
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.42))
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(0.0, 0.42), framealpha=0.9, edgecolor="none")
     ax.set_title("Accuracy against table size", loc="left")
     ax2.set_xscale("log")
     ax2.set_ylim(-0.03, 1.08)
