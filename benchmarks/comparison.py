@@ -17,6 +17,8 @@ Takes about 6-7 minutes on 2 CPU cores.
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 import time
 
@@ -39,8 +41,8 @@ def main() -> int:
     print(split.describe(), flush=True)
     comparison = cmp.compare_models(split, cmp.MODELS, seeds=SEEDS)
     curve = protocol_curve(comparison.models, split, seed=SEED)
-    info = {"date": time.strftime("%Y-%m-%d"), "machine": machine(),
-            "versions": f"TensorFlow {tf.__version__}, Keras {keras.__version__}"}
+    info = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+            "versions": f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}"}
     path = cmp.save_recorded(comparison, split, ds.name, curve, info=info)
     print(f"wrote {path}")
 

@@ -18,7 +18,8 @@
   bit-for-bit the recorded one (a fingerprint of the training rows, test rows and negatives), retrains one of
   the models live to check, and trains everything live otherwise.
 
-Only the Keras models import TensorFlow, and only when they are fitted.
+Only the Keras models import TensorFlow, when they are fitted, and :func:`find_recorded` / :func:`save_recorded`,
+which compare the Keras models' defaults with the recorded ones.
 """
 
 from __future__ import annotations
@@ -293,9 +294,10 @@ def find_recorded(split, dataset: str, names, seeds, *, epochs: int | None = Non
                   verbose: bool = True) -> Comparison | None:
     """The recorded run of ``names`` (e.g. the five Keras models) on exactly this split, or ``None``. Lesson 06.
 
-    It applies only when the recorded file for ``dataset`` exists and its split fingerprint
+    It applies only when the recorded file for ``dataset`` exists, its split fingerprint
     (:func:`split_fingerprint`), ``seeds``, ``epochs`` and the models' default settings (:func:`model_settings`)
-    equal this run's, and it holds every model in ``names``; otherwise ``None`` is returned and (``verbose``) the reason printed, so the caller trains live.
+    equal this run's, and it holds every model in ``names``; otherwise ``None`` is returned and (``verbose``)
+    the reason printed, so the caller trains live.
     The :class:`Comparison` returned has the recorded ``results`` and ``per_user`` of those models, the
     recorded protocol ``curve`` rows of those models, no fitted models, and a ``note`` on its provenance.
     """
@@ -338,8 +340,9 @@ def find_recorded(split, dataset: str, names, seeds, *, epochs: int | None = Non
         curve["num_negatives"] = curve["num_negatives"].astype(str)
         curve = curve[curve["model"].isin(names)].reset_index(drop=True)
     info = doc.get("info") or {}
-    note = ", ".join(str(info[k]) for k in ("date", "machine", "versions") if info.get(k))
-    note = f"benchmarks/comparison.py, {doc.get('seconds', 0):.0f} s" + (f"; {note}" if note else "")
+    where = "; ".join(str(info[k]) for k in ("machine", "versions") if info.get(k))
+    note = (f"benchmarks/comparison.py" + (f" on {info['date']}" if info.get("date") else "")
+            + f", {doc.get('seconds', 0):.0f} s" + (f"; {where}" if where else ""))
     return Comparison(results, {}, per_user, seeds, float(doc.get("seconds") or 0.0), curve, note)
 
 

@@ -417,7 +417,7 @@ def _dot_heads(num_users: int, num_items: int, embedding_dims, hidden, learning_
 def _reset_optimizer(optimizer) -> None:
     """Zero every optimizer slot (Adam's running means) and the step counter: a fresh optimizer, same graph."""
     for v in optimizer.variables:
-        if v is getattr(optimizer, "_learning_rate", None) or "learning_rate" in v.path:
+        if "learning_rate" in v.path:  # a setting, not state
             continue
         v.assign(np.zeros(v.shape, dtype=v.dtype))
 
