@@ -39,6 +39,7 @@ def test_lesson01_records(lesson_run):
     if rec["dataset"] == ML:
         assert (rec["num_users"], rec["num_items"]) == (610, 9742)
         assert rec["max_item_popularity"] == 329  # Forrest Gump's ratings
+        _between(rec, "max_item_user_share", 0.45, 0.6)  # "by about half of them": 329 of 610 users
         _between(rec, "density", 0.016, 0.018)  # 100,836 / (610 x 9,742) = 1.70%
         _between(rec, "implicit_share", 0.58, 0.64)  # 61% of the ratings are >= 3.5
         _between(rec, "top10_item_share", 0.55, 0.65)
@@ -103,7 +104,12 @@ def test_lesson03_records(lesson_run):
         _between(rec, "rmse_global_mean", 1.0, 1.1)
         _between(rec, "hr@10_als", 0.66, 0.82)
         assert rec["hr@10_als"] > rec["hr@10_popularity"] + 0.05
+        # "ALS does at least as well as the best neighbourhood model overall" (within one standard error)
+        assert rec["hr@10_als"] >= max(rec["hr@10_usercf"], rec["hr@10_itemcf"]) - 0.02
+        assert rec["hr@10_keras_dot"] < rec["hr@10_als"]  # the Keras MF has not caught up with ALS
         _between(rec, "hr@10_usercf_lightest", 0.6, 1.0)
+        assert rec["hr@10_best_lightest"] == "UserCF"  # "UserCF is still the best for the lightest users"
+        assert rec["als_worst_bucket"] == "200+"  # "the heaviest users are where ALS does worst"
         assert "planted_r2" not in rec
     else:
         assert rec["hr@10_als"] > rec["hr@10_popularity"] + 0.1
