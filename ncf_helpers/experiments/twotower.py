@@ -4,7 +4,7 @@
   runs the network on every (user, item) pair (NeuralCF "mlp") and for a two-tower index (item vectors
   computed once; a request is one user vector and a matrix product). The single-catalogue numbers come from
   :func:`ncf_helpers.models.serving_cost`.
-* The seed's ``Dense(1, sigmoid)`` after the dot product - :func:`score_pairs` (dot product vs the model's
+* The original course's ``Dense(1, sigmoid)`` after the dot product - :func:`score_pairs` (dot product vs the model's
   output for a sample of pairs) and :func:`index_vs_model`: a nearest-neighbour index returns the LARGEST dot
   products; if the learned weight ``w`` is negative the model ranks the other way round, and the index
   returns the worst items.
@@ -267,11 +267,20 @@ def cold_start_neighbours(model, dataset, split, *, item_idx: int | None = None,
     })
 
 
-def neighbour_genre_overlap(vectors: dict, dataset, items, pool, k: int = 10) -> pd.DataFrame:
-    """Do an item's nearest neighbours share its genres? Mean Jaccard similarity of genre sets between each item
-    in ``items`` and its ``k`` cosine neighbours among ``pool``, for each space in ``vectors`` (``{label: array
-    [num_items, d]}``). Returns a DataFrame ``space, items, jaccard`` (float in ``[0, 1]``), plus a row
-    ``"random films"`` (neighbours drawn at random from ``pool``: the floor). Lesson 05.
+def neighbour_genre_overlap(vectors: dict, dataset, items, pool, k: int = 10, *, popularity=None,
+                            seed: int = 0) -> pd.DataFrame:
+    """Do an item's nearest neighbours share its genres? Lessons 04 and 05.
+
+    For each space in ``vectors`` (``{label: array [num_items, d]}``, e.g. ``rec.item_factors``): the mean, over
+    the items in ``items``, of the Jaccard similarity of genre sets between the item and each of its ``k``
+    nearest neighbours by cosine similarity among ``pool`` (the item itself excluded). Baselines: a row
+    ``"random films"`` (``k`` neighbours drawn at random from ``pool``, without the item: the floor) and, when
+    ``popularity`` (float ``[num_items]``, e.g. training positives per film) is given, a row ``"most popular
+    films"`` (the ``k`` most popular films of ``pool`` for every item: what a space that only encodes popularity
+    would return).
+
+    Returns a DataFrame ``space, items, jaccard, se`` (``jaccard`` in ``[0, 1]``; ``se`` its standard error over
+    the items, i.e. the spread one would see with other items, not with another training seed).
     """
     gm = dataset.genre_matrix().astype(bool)
     items = np.asarray(items, dtype=np.int64)
@@ -279,20 +288,38 @@ def neighbour_genre_overlap(vectors: dict, dataset, items, pool, k: int = 10) ->
     if len(items) == 0 or len(pool) <= k:
         raise ValueError(f"Need at least one item and more than k={k} films in the pool.")
 
-    def jaccard(a_idx, b_idx):  # a_idx [q], b_idx [q, k]
+    def jaccard(a_idx, b_idx):  # a_idx [q], b_idx [q, k] -> [q, k]
         a = gm[a_idx][:, None, :]
         b = gm[b_idx]
         inter = (a & b).sum(axis=2)
         union = (a | b).sum(axis=2)
         return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
+    def row(label, neighbours):
+        per_item = jaccard(items, neighbours).mean(axis=1)
+        se = float(per_item.std(ddof=1) / np.sqrt(len(items))) if len(items) > 1 else float("nan")
+        return {"space": label, "items": len(items), "jaccard": float(per_item.mean()), "se": se}
+
     rows = []
     for label, vecs in vectors.items():
         top, _ = _cosine_top(np.asarray(vecs)[items], np.asarray(vecs), pool, k, exclude=items)
-        rows.append({"space": label, "items": len(items), "jaccard": float(jaccard(items, top).mean())})
-    rng = np.random.default_rng(0)
-    rows.append({"space": "random films", "items": len(items),
-                 "jaccard": float(jaccard(items, rng.choice(pool, size=(len(items), k))).mean())})
+        rows.append(row(label, top))
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(pool, size=(len(items), k))
+    for _ in range(100):  # redraw the (rare) neighbours that are the item itself
+        self_hit = draws == items[:, None]
+        if not self_hit.any():
+            break
+        draws[self_hit] = rng.choice(pool, size=int(self_hit.sum()))
+    rows.append(row("random films", draws))
+    if popularity is not None:
+        pop = np.asarray(popularity, dtype=np.float64)
+        if pop.shape != (gm.shape[0],):
+            raise ValueError(f"popularity must have one value per item, shape ({gm.shape[0]},); got {pop.shape}.")
+        ranked = pool[np.argsort(-pop[pool], kind="stable")][: k + 1]  # the k + 1 most popular films of the pool
+        keep = ranked[None, :] != items[:, None]  # drop the item itself from its own list
+        top = np.array([r[m][:k] for r, m in zip(np.broadcast_to(ranked, keep.shape), keep)])
+        rows.append(row("most popular films", top))
     return pd.DataFrame(rows)
 
 
