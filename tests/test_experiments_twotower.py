@@ -311,3 +311,19 @@ def test_exercise_5_4():
 
     with pytest.raises(ExerciseIncorrect, match="rounded probability"):
         ex.check_top_k_by_model(by_probability)
+
+
+def test_original_two_tower_and_its_seeds(split):
+    model = tt.original_two_tower(split.num_users, split.num_items, seed=3)
+    names = [layer.name for layer in model.layers]
+    assert {"user_embedding", "item_embedding", "user_tower", "item_tower", "dot", "prediction"} <= set(names)
+    # 10-dim embeddings, two Dense(10) per tower (110 + 110 weights each), Dense(1) on the dot: 2 weights
+    assert model.count_params() == (split.num_users + split.num_items) * 10 + 2 * (110 + 110) + 2
+    w3 = model.get_layer("prediction").get_weights()[0][0, 0]
+    again = tt.original_two_tower(split.num_users, split.num_items, seed=3).get_layer("prediction").get_weights()[0]
+    assert again[0, 0] == w3  # the seed alone fixes the initial weights
+    out = tt.sigmoid_dense_seeds(split, seeds=(3, 4), epochs=1)
+    assert list(out.columns) == ["seed", "w_start", "w_end", "hr@10"]
+    assert out["seed"].tolist() == [3, 4] and out.loc[0, "w_start"] == pytest.approx(float(w3))
+    assert out.loc[0, "w_start"] != out.loc[1, "w_start"]
+    assert (out["w_end"] != out["w_start"]).any()  # training moves w

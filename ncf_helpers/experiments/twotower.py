@@ -7,7 +7,8 @@
 * The original course's ``Dense(1, sigmoid)`` after the dot product - :func:`score_pairs` (dot product vs the model's
   output for a sample of pairs) and :func:`index_vs_model`: a nearest-neighbour index returns the LARGEST dot
   products; if the learned weight ``w`` is negative the model ranks the other way round, and the index
-  returns the worst items.
+  returns the worst items. :func:`original_two_tower` builds that model and :func:`sigmoid_dense_seeds` trains
+  it for several seeds (the sign of ``w`` and whether the model learns).
 * Side features - :func:`cold_start_neighbours` (a brand-new film placed by its genres alone),
   :func:`neighbour_genre_overlap` (do an item's neighbours share its genres?), :func:`fresh_item_hits`
   (HR@10 on the test items nobody liked in training: an ID-only tower cannot know them).
@@ -38,10 +39,12 @@ __all__ = [
     "fresh_item_hits",
     "index_vs_model",
     "neighbour_genre_overlap",
+    "original_two_tower",
     "query_latency",
     "release_years",
     "request_years",
     "score_pairs",
+    "sigmoid_dense_seeds",
 ]
 
 
@@ -172,6 +175,53 @@ def score_pairs(model, split, n: int = 2000, seed: int = 0) -> pd.DataFrame:
     if score is None:
         raise ValueError("score_pairs needs a fitted KerasRecommender (it calls model.score).")
     return pd.DataFrame({"user_idx": u, "item_idx": i, "dot": dot, "score": score, "held_out": c == 0})
+
+
+def original_two_tower(num_users: int, num_items: int, *, embedding_dim: int = 10, hidden=(10, 10),
+                       learning_rate: float = 3e-3, seed: int = 0):
+    """The original course's ``neural_cf_model_2``, as lesson 05's section 1 builds it: an ID embedding and a
+    tower of ``Dense(h, relu)`` layers per side, a ``Dot`` layer, then ``Dense(1, sigmoid)``; compiled with Adam
+    and binary cross-entropy. ``keras.utils.set_random_seed(seed)`` first, so the initial weights (and the sign
+    of the last layer's weight ``w``) depend on ``seed`` only. Returns a ``keras.Model`` named ``"two_tower"``.
+    """
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(int(seed))
+    user = keras.Input(shape=(), dtype="int32", name="user_idx")
+    item = keras.Input(shape=(), dtype="int32", name="item_idx")
+    user_tower = keras.Sequential([layers.Dense(h, activation="relu") for h in hidden], name="user_tower")
+    item_tower = keras.Sequential([layers.Dense(h, activation="relu") for h in hidden], name="item_tower")
+    u = user_tower(layers.Embedding(num_users, embedding_dim, name="user_embedding")(user))
+    v = item_tower(layers.Embedding(num_items, embedding_dim, name="item_embedding")(item))
+    dot = layers.Dot(axes=1, name="dot")([u, v])
+    output = layers.Dense(1, activation="sigmoid", name="prediction")(dot)
+    model = keras.Model({"user_idx": user, "item_idx": item}, output, name="two_tower")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy")
+    return model
+
+
+def sigmoid_dense_seeds(split, seeds=(0, 1, 2, 3, 4, 5, 6, 7), epochs: int = 2, **build) -> pd.DataFrame:
+    """Lesson 05's claim about the original course's ``Dense(1, sigmoid)``, over several seeds: for each seed,
+    :func:`original_two_tower` (``build`` passes its options) is trained for ``epochs`` with the course's
+    ``train`` loop and scored by the shared protocol (test item, sampled negatives).
+
+    Returns a DataFrame ``seed, w_start, w_end, hr@10``: the last layer's weight ``w`` before and after training,
+    and HR@10 of the model's own output. (About 1.5 s per seed and epoch on ml-latest-small on 2 idle cores,
+    too slow for the lesson itself; tests/test_lessons_05_06.py runs it.)
+    """
+    from ..evaluate import evaluate
+    from ..models import KerasRecommender, train
+
+    rows = []
+    for seed in seeds:
+        model = original_two_tower(split.num_users, split.num_items, seed=int(seed), **build)
+        w_start = float(model.get_layer("prediction").get_weights()[0][0, 0])
+        train(model, split, epochs=epochs, seed=int(seed), verbose=0, eval_metrics=False, jit_compile=False)
+        rows.append({"seed": int(seed), "w_start": w_start,
+                     "w_end": float(model.get_layer("prediction").get_weights()[0][0, 0]),
+                     "hr@10": evaluate(KerasRecommender(model), split).hr})
+    return pd.DataFrame(rows)
 
 
 def index_vs_model(model, split, k: int = 10) -> pd.DataFrame:
