@@ -108,7 +108,7 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
 
     # ---- MLP (neural_cf_model_1)
     ax = axes[0]
-    ax.set_title("MLP: the original course's neural_cf_model_1", loc="left", fontsize=10)
+    ax.set_title("MLP: neural_cf_model_1", loc="left", fontsize=10)  # the original course's model
     _id_inputs(ax, ys, d, layer_colors)
     _box(ax, 0.5, ys["interaction"], 0.6, 0.08, f"Concatenate\n[B, {2 * d}]", layer_colors["interaction"])
     mlp_text = "\n".join(f"Dense({h}, relu)  [B, {h}]" for h in hidden) or "(no hidden layer)"
