@@ -8,7 +8,11 @@
 * ``"full"`` - every item the user did not interact with in training is a candidate. HR@K, NDCG@K, MRR, AUC,
   precision@K and recall@K (several relevant items per user for a random split).
 * ``"rating"`` - RMSE and MAE of predicted ratings on a random split's test rows.
-* ``"labels"`` - the seed course's protocol: accuracy, ROC-AUC and PR-AUC of ``label`` on the test rows.
+* ``"labels"`` - the original course's protocol: accuracy, ROC-AUC and PR-AUC of ``label`` on the test rows.
+
+Rank convention (the same in every lesson): the rank ``r`` of a relevant item counts from 1 (``r = 1`` is the
+top); HR@K counts a hit when ``r <= K`` and NDCG@K gives it ``1 / log2(r + 1)``. The ``rank`` column of
+``EvalResult.per_user`` is 0-based instead: the number of candidates scored above the item (``r - 1``).
 
 Ties: when the held-out item has the same score as ``e`` other candidates, it could land anywhere among them.
 We report the *expected* metric under a uniformly random tie-break, so a constant model scores exactly what
@@ -36,12 +40,14 @@ def _prefix(values: np.ndarray) -> np.ndarray:
 def metrics_from_counts(greater: np.ndarray, ties: np.ndarray, num_candidates, k: int) -> dict[str, np.ndarray]:
     """Per-row metrics of one relevant item from how many candidates beat it and how many tie with it.
 
-    ``greater[r]`` other candidates score higher and ``ties[r]`` score the same; the item's 0-based rank is then
-    uniform on ``greater .. greater + ties``. ``num_candidates`` counts the item itself (100 = 1 + 99 negatives).
-    Returns float arrays ``hr, ndcg, rr, auc, rank`` (``rank`` = expected 0-based rank).
+    ``greater[row]`` other candidates score higher and ``ties[row]`` score the same; the item's 1-based rank ``r``
+    is then uniform on ``greater + 1 .. greater + ties + 1``. ``num_candidates`` counts the item itself (100 = 1 +
+    99 negatives). HR@k = P(r <= k), NDCG@k = E[1 / log2(r + 1)] over ``r <= k``, RR = E[1 / r].
+    Returns float arrays ``hr, ndcg, rr, auc, rank`` (``rank`` = expected **0-based** rank ``E[r] - 1``, i.e. the
+    number of candidates above the item, ties counted half).
 
-    Worked example (no ties, 100 candidates): rank 2 (two items above) -> hr@10 = 1, ndcg@10 = 1/log2(2+2) = 0.5,
-    rr = 1/3, auc = (99 - 2) / 99.
+    Worked example (no ties, 100 candidates): two items above -> r = 3, hr@10 = 1, ndcg@10 = 1/log2(3 + 1) = 0.5,
+    rr = 1/3, auc = (99 - 2) / 99, rank = 2.
     """
     g = np.asarray(greater, dtype=np.int64)
     e = np.asarray(ties, dtype=np.int64)
@@ -79,6 +85,9 @@ class EvalResult:
     ``metrics`` maps names (``"hr@10"``, ``"ndcg@10"``, ``"mrr"``, ``"auc"``, ...) to floats averaged over
     users; ``per_user`` has one row per evaluated user (``user_idx``, per-user metrics, ``num_train`` = the
     user's training interactions, for breakdowns by activity); ``seconds`` is the wall time of the evaluation.
+    ``per_user["rank"]`` is 0-based: for ``"sampled"`` the expected number of candidates scored above the held-out
+    item (1-based rank ``r = rank + 1``); for ``"full"`` the 0-based position of the first relevant item in the
+    top K, or ``K`` when none is in it.
     """
 
     metrics: dict[str, float]

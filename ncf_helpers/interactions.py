@@ -6,7 +6,9 @@ Everything here is sparse (``scipy.sparse.csr_matrix``): ml-latest-small has 610
 * :func:`interaction_matrix` - ``[num_users, num_items]`` from a ``Dataset``, a ``Split`` or a DataFrame;
 * :func:`cooccurrence` - ``[num_items, num_items]`` counts of users who interacted with both items;
 * :func:`top_cooccurring` - "people who liked Toy Story also liked ..." (by count, confidence, lift or Jaccard);
-* :func:`density`, :func:`user_activity`, :func:`item_popularity` - the numbers behind the long-tail plots.
+* :func:`density`, :func:`user_activity`, :func:`item_popularity` - the numbers behind the long-tail plots;
+* :func:`later_training_share` - how much of a split's training data postdates each test interaction (lesson 02:
+  leave-last-one-out is a per-user split, not a cut in time).
 
 Imports only numpy, pandas, scipy and :mod:`ncf_helpers.data`.
 """
@@ -197,3 +199,32 @@ def top_cooccurring(matrix, item_idx: int, k: int = 10, measure: str = "count", 
         score = c / (pop[item_idx] + pop[cand] - c)
     order = np.lexsort((cand, -score))[:k]
     return pd.DataFrame({"item_idx": cand[order], "count": counts[cand][order], "score": score[order]})
+
+
+def later_training_share(split) -> np.ndarray:
+    """For each test row of ``split``, the share of *all* training positives dated strictly after it (lesson 02).
+
+    Leave-last-one-out holds out each user's latest positive, but the other users' ratings stay in training
+    whatever their date, so a model (and the popularity count) can learn from ratings made after the moment it
+    is asked to predict. A split that cuts everyone at one time gives 0 for every row.
+
+    ``split``: a :class:`~ncf_helpers.data.Split` whose ``train`` and ``test`` frames have a ``timestamp``
+    column; training rows with ``label == 0`` (if there is a ``label`` column) are not positives and are not
+    counted. Returns float64 ``[len(split.test)]`` in ``[0, 1]``, in the order of ``split.test``; its mean and
+    median summarise the split. Worked example: training positives at times 1, 2, 3, 4 and test rows at times
+    2 and 4 -> ``[0.5, 0.0]`` (times 3 and 4 are after 2; nothing is after 4).
+    """
+    if not (hasattr(split, "train") and hasattr(split, "test")):
+        raise ValueError(f"later_training_share takes a Split (split.train, split.test); got {type(split).__name__}.")
+    train = split.train
+    if "label" in train.columns:
+        train = train[train["label"].to_numpy() == 1]
+    for name, frame in (("train", train), ("test", split.test)):
+        if "timestamp" not in frame.columns:
+            raise ValueError(f"split.{name} has no 'timestamp' column, so there is no time to compare; make the "
+                             "split from data with timestamps (MovieLens, make_synthetic).")
+    if len(train) == 0:
+        raise ValueError("The split has no training positives.")
+    times = np.sort(train["timestamp"].to_numpy(np.float64))
+    test_times = split.test["timestamp"].to_numpy(np.float64)
+    return 1.0 - np.searchsorted(times, test_times, side="right") / len(times)

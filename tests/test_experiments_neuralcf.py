@@ -160,10 +160,20 @@ def test_score_vs_dot_and_same_space_table(split):
     assert list(table.index) == ["MF", "MLP"]
     assert table.loc["MF", "overlap_inner@5"] == pytest.approx(1.0)
     assert table.loc["MF", "pearson"] == pytest.approx(1.0, abs=1e-6)
-    assert 0.0 <= table.loc["MLP", "overlap_inner@5"] <= 1.0
+    assert table.loc["MLP", "overlap_inner@5"] < 0.9  # an MLP is not served by its embeddings' inner product
     assert table.loc["MLP", "interaction"] == "mlp"
     with pytest.raises(ValueError, match="vectors"):
         X.score_vs_dot(recs["MF"], split, 10, vectors="towers")
+    # given pairs (e.g. an explorer run's run.pairs) are used as they are, so two figures show one sample
+    given = X.score_vs_dot(recs["MLP"], split, 200, seed=7)[["user_idx", "item_idx", "positive"]]
+    again = X.score_vs_dot(recs["MLP"], split, pairs=given)
+    np.testing.assert_array_equal(again["item_idx"], given["item_idx"])
+    r_given = np.corrcoef(again["dot"], again["score"])[0, 1]
+    same = X.same_space_table(recs, split, k=5, num_users=20, pairs={"MF": given, "MLP": given})
+    assert same.loc["MLP", "pearson"] == pytest.approx(r_given)
+    assert same.loc["MLP", "pearson"] != pytest.approx(table.loc["MLP", "pearson"])  # another sample, another r
+    with pytest.raises(ValueError, match="user_idx and item_idx"):
+        X.score_vs_dot(recs["MF"], split, pairs=given[["user_idx"]])
 
 
 @pytest.mark.slow

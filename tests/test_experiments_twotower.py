@@ -113,6 +113,36 @@ def test_neighbour_genre_overlap(synthetic):
         tt.neighbour_genre_overlap({"g": gm}, synthetic, items, pool[:3], k=5)
 
 
+def test_neighbour_genre_overlap_by_hand():
+    """Four films with genre sets A, A, B, AB; vectors put film 0 next to film 1 (same genres) and film 2 next to
+    film 3. Jaccard of the sets: A-A 1, A-B 0, A-AB 1/2, B-AB 1/2."""
+
+    class Tiny:
+        genres = ["A", "B"]
+
+        def genre_matrix(self):
+            return np.array([[1, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32)
+
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    popularity = np.array([1.0, 2.0, 3.0, 10.0])  # film 3 is the most popular, then film 2
+    out = tt.neighbour_genre_overlap({"v": vectors}, Tiny(), np.arange(4), np.arange(4), k=1,
+                                     popularity=popularity).set_index("space")
+    assert list(out.index) == ["v", "random films", "most popular films"]
+    # nearest neighbours 0->1 (1), 1->0 (1), 2->3 (1/2), 3->2 (1/2): mean 3/4
+    assert out.loc["v", "jaccard"] == pytest.approx(0.75)
+    # per-item values 1, 1, 1/2, 1/2: sample std 0.2887, over sqrt(4) = 0.1443
+    assert out.loc["v", "se"] == pytest.approx(np.std([1, 1, 0.5, 0.5], ddof=1) / 2)
+    # most popular other film: 3 for films 0, 1, 2 (1/2, 1/2, 1/2) and 2 for film 3 (1/2): mean 1/2
+    assert out.loc["most popular films", "jaccard"] == pytest.approx(0.5)
+    # random neighbours never include the film itself (that would count Jaccard 1 for free)
+    # (film 2, genre B, drawn against films 0, 1 (genre A) and itself: only excluding itself gives exactly 0)
+    for seed in range(5):
+        alone = tt.neighbour_genre_overlap({"v": vectors}, Tiny(), np.array([2]), np.arange(3), k=2, seed=seed)
+        assert alone.set_index("space").loc["random films", "jaccard"] == 0.0
+    with pytest.raises(ValueError, match="one value per item"):
+        tt.neighbour_genre_overlap({"v": vectors}, Tiny(), np.arange(4), np.arange(4), k=1, popularity=[1.0])
+
+
 def test_fresh_item_hits_and_context_ranking_with_a_classic_model(split, synthetic):
     from ncf_helpers.classic import Popularity
 
@@ -281,3 +311,19 @@ def test_exercise_5_4():
 
     with pytest.raises(ExerciseIncorrect, match="rounded probability"):
         ex.check_top_k_by_model(by_probability)
+
+
+def test_original_two_tower_and_its_seeds(split):
+    model = tt.original_two_tower(split.num_users, split.num_items, seed=3)
+    names = [layer.name for layer in model.layers]
+    assert {"user_embedding", "item_embedding", "user_tower", "item_tower", "dot", "prediction"} <= set(names)
+    # 10-dim embeddings, two Dense(10) per tower (110 + 110 weights each), Dense(1) on the dot: 2 weights
+    assert model.count_params() == (split.num_users + split.num_items) * 10 + 2 * (110 + 110) + 2
+    w3 = model.get_layer("prediction").get_weights()[0][0, 0]
+    again = tt.original_two_tower(split.num_users, split.num_items, seed=3).get_layer("prediction").get_weights()[0]
+    assert again[0, 0] == w3  # the seed alone fixes the initial weights
+    out = tt.sigmoid_dense_seeds(split, seeds=(3, 4), epochs=1)
+    assert list(out.columns) == ["seed", "w_start", "w_end", "hr@10"]
+    assert out["seed"].tolist() == [3, 4] and out.loc[0, "w_start"] == pytest.approx(float(w3))
+    assert out.loc[0, "w_start"] != out.loc[1, "w_start"]
+    assert (out["w_end"] != out["w_start"]).any()  # training moves w

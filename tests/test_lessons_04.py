@@ -36,6 +36,9 @@ def test_seed_model_equals_build_model(rec):
     # neural_cf_model_1 and build_model(..., "mlp") have the same weights: tables (U + I) * 32, Dense(10) on 64
     # inputs 650, Dense(10) 110, Dense(1) 11
     assert rec["params_neural_cf_model_1"] == rec["params_build_model_mlp"]
+    # the per-layer table, keyed by layer name, accounts for every weight of both models
+    assert rec["params_rows_neural_cf_model_1"] == rec["params_neural_cf_model_1"]
+    assert rec["params_rows_build_model_mlp"] == rec["params_build_model_mlp"]
     if _real(rec):
         assert rec["params_neural_cf_model_1"] == (610 + 9742) * 32 + 650 + 110 + 11  # 332,035
     else:
@@ -44,8 +47,8 @@ def test_seed_model_equals_build_model(rec):
 
 def test_ids_as_numbers_fail(rec):
     """The model that reads IDs as numbers does no better than popularity (it cannot be personal)."""
-    assert 0.0 <= rec["hr@10_raw_ids"] <= 1.0
     assert rec["hr@10_raw_ids"] < rec["hr@10_popularity"] - 0.1
+    assert rec["hr@10_raw_ids"] > RANDOM_HR + 0.05  # ... though "far better than random guessing"
     if _real(rec):
         assert rec["hr@10_popularity"] > 0.4
 
@@ -61,6 +64,11 @@ def test_trained_models_are_useful(rec):
     if _real(rec):
         for key in ("mlp", "gmf", "mf", "neumf"):
             assert 0.45 < rec[f"hr@10_{key}"] < 0.9, key
+        # "None of the Keras models reaches lesson 03's ALS or lesson 02's ItemCF" and "the small MLP hardly
+        # beats popularity" (the lesson's other orderings need its 6 epochs; FAST trains one)
+        best_keras = max(rec[f"hr@10_{key}"] for key in ("mlp", "gmf", "mf", "neumf"))
+        assert best_keras < min(rec["hr@10_itemcf_reference"], rec["hr@10_als_reference"])
+        assert rec["hr@10_mlp"] < rec["hr@10_popularity"] + 0.05
 
 
 def test_same_vector_space(rec):
@@ -69,8 +77,23 @@ def test_same_vector_space(rec):
         assert rec[f"same_space_pearson_{key}"] > 0.999
         assert rec[f"same_space_overlap_{key}"] > 0.99
     # the MLP's embeddings do not reproduce its ranking
-    assert rec["same_space_pearson_mlp"] < 0.95
+    assert abs(rec["same_space_pearson_mlp"]) < 0.6
     assert rec["same_space_overlap_mlp"] < 0.6
+    # section 8 uses section 7's pairs: the overview figure and the table print the same r
+    assert rec["same_space_pearson_mlp"] == pytest.approx(rec["overview_pearson_mlp"], abs=1e-9)
+
+
+def test_item_similarity(rec):
+    """Section 7: the MLP's well-known films are nearly collinear, and its item neighbours share genres barely
+    more than random films, while MF's and GMF's share clearly more."""
+    assert rec["panel_cosine_median_mlp"] > 0.9
+    assert rec["panel_cosine_min_mf"] < rec["panel_cosine_min_mlp"]  # MF's vectors spread further apart
+    se = rec["neighbour_genres_se_mlp"]
+    assert 0.0 < se < 0.02
+    assert abs(rec["neighbour_genres_mlp"] - rec["neighbour_genres_random"]) < 0.03
+    for key in ("mf", "gmf"):
+        assert rec[f"neighbour_genres_{key}"] > rec["neighbour_genres_mlp"] + 3 * se, key
+        assert rec[f"neighbour_genres_{key}"] > rec["neighbour_genres_random"] + 0.005, key
 
 
 def test_dot_product_learned_better_than_by_mlp(rec):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -26,35 +27,63 @@ def test_lesson_05_two_tower(lesson_run):
     assert 0.2 < r["hr@10_two_tower_genres"] <= 1.0
     if real:
         assert r["hr@10_two_tower"] > 0.45 and r["hr@10_two_tower_genres"] > 0.45
-    # Serving: milliseconds per request (fastest of several; only the clearest gap is asserted, timings are noisy).
-    for key in ("ms_mlp_largest_catalogue", "ms_two_tower_largest_catalogue", "ms_mlp_catalogue",
-                "ms_two_tower_catalogue"):
-        assert 0.0 < r[key] < 10_000.0, key
-    if real:  # 9,742 network rows per request vs one: the fastest two-tower request beats the fastest MLP one
-        assert r["ms_two_tower_catalogue"] < r["ms_mlp_catalogue"]
-    # The seed's Dense(1, sigmoid): folding w into the query reproduces the model's own ranking...
-    assert math.isfinite(r["seed_dense_w"]) and r["seed_dense_w"] != 0.0
-    assert r["hr@10_seed_model_output"] == pytest.approx(r["hr@10_seed_model"], abs=1e-6)
-    assert r["hr@10_seed_index_folded"] == pytest.approx(r["hr@10_seed_model_output"], abs=0.01)
-    # ... while with a negative weight a plain dot-product index serves the reversed order.
-    if r["seed_dense_w"] < 0 and r["hr@10_seed_model"] > 0.3:
-        assert r["hr@10_seed_index_raw"] < 0.1
+    # Serving times (ms_*) are printed by the lesson, not asserted here: wall-clock comparisons belong in
+    # benchmarks/ (the shared CI machine makes them flaky).
+    # The original course's Dense(1, sigmoid): folding w into the query reproduces the model's own ranking...
+    assert math.isfinite(r["original_dense_w"]) and r["original_dense_w"] != 0.0
+    assert r["hr@10_original_model_output"] == pytest.approx(r["hr@10_original_model"], abs=1e-6)
+    assert r["hr@10_original_index_folded"] == pytest.approx(r["hr@10_original_model_output"], abs=0.01)
+    # ... its sign is the sign it started with ...
+    assert (r["original_dense_w"] > 0) == (r["original_dense_w_start"] > 0)
+    if real:  # SEED = 0 starts negative and learns: a plain dot-product index serves the reversed order
+        assert r["original_dense_w"] < 0 and r["hr@10_original_model"] > 0.3
+        assert r["hr@10_original_index_raw"] < 0.1
     # Side features: neighbours of never-liked films share genres only when the tower sees genres.
     assert r["genre_jaccard_genres"] > r["genre_jaccard_ids"] + 0.2
     assert abs(r["genre_jaccard_ids"] - r["genre_jaccard_random"]) < 0.15
-    # Freshness: the ID-only tower (almost) never recommends a film nobody liked in training.
-    assert r["fresh_users"] >= 0
+    # Item-item similarity of well-known films: the ID-only tower's neighbours share genres clearly more often
+    # than random or popular films; with genres in the tower far more.
+    se = r["neighbour_genres_se_two_tower"]
+    assert 0.0 < se < 0.02
+    assert r["neighbour_genres_two_tower"] > r["neighbour_genres_random"] + 3 * se
+    assert r["neighbour_genres_two_tower"] > r["neighbour_genres_popular"] + 2 * se
+    assert r["neighbour_genres_two_tower_genres"] > r["neighbour_genres_two_tower"] + 0.1
+    # Freshness: the ID-only tower (almost) never recommends a film nobody liked in training, and "the number
+    # of such test users is small".
+    if real:
+        assert 10 <= r["fresh_users"] <= 60  # 28 of 608 test users on ml-latest-small
     if r["fresh_users"] >= 10:
         assert r["fresh_hr@10_ids"] <= 0.1
-        assert r["fresh_hr@10_genres"] >= r["fresh_hr@10_ids"]
+        assert r["fresh_hr@10_genres"] > r["fresh_hr@10_ids"]
+    # (The lesson's "on films seen in training the content tower is clearly worse" holds at its default epochs;
+    # FAST's two epochs can flip it, as the lesson says, so it is not asserted on this FAST run.)
     # Context: 10^8 users x 24 hours x 7 weekdays x 3 devices x 1,000 cities, exactly.
     assert r["cache_vectors_1e8_all_contexts"] == 10**8 * 24 * 7 * 3 * 1000
-    assert 0.0 < r["ms_cached_query"] < r["ms_query_tower_context"]
-    for key in ("hr@10_retrieval_only", "hr@10_ranker_no_context", "hr@10_ranker_context"):
-        assert 0.0 <= r[key] <= 1.0, key
     assert r["hr@10_retrieval_only"] == pytest.approx(r["hr@10_two_tower"], abs=1e-6)
+    # "Popularity alone adds little on top of the retrieval score"
+    assert abs(r["hr@10_ranker_no_context"] - r["hr@10_retrieval_only"]) < 0.03
     if real:  # on MovieLens the request's time (the film's age then) is worth several points
         assert r["hr@10_ranker_context"] > r["hr@10_retrieval_only"] + 0.03
+
+
+def test_lesson_05_sign_of_w_over_seeds(lesson_run, movielens):
+    """Lesson 05, section 3: over seeds 0-7 (two epochs each) the sign of the original course's Dense weight
+    never changes in training; seeds starting with w < 0 learn, seeds starting with w > 0 stay near random
+    guessing. Too slow for the lesson (about 25 s on 2 idle cores), so measured here."""
+    from ncf_helpers.data import leave_last_one_out
+    from ncf_helpers.experiments import twotower as tt
+
+    split = leave_last_one_out(movielens, num_negatives=99, seed=0, threshold=3.5, validation=True)
+    runs = tt.sigmoid_dense_seeds(split, seeds=range(8), epochs=2)
+    assert (np.sign(runs["w_start"]) == np.sign(runs["w_end"])).all(), runs
+    negative = runs["w_start"] < 0
+    assert negative.any() and (~negative).any(), "the seeds must cover both signs for the claim to be tested"
+    assert (runs.loc[negative, "hr@10"] > 0.5).all(), runs
+    assert (runs.loc[~negative, "hr@10"] < 0.3).all(), runs
+    # the lesson's hand-built model starts from the same weights as tt.original_two_tower for its SEED (0)
+    lesson = lesson_run("05_two_tower").records
+    if _real(lesson):
+        assert lesson["original_dense_w_start"] == pytest.approx(runs.loc[runs["seed"] == 0, "w_start"].item())
 
 
 def test_lesson_05_figures(lesson_run):

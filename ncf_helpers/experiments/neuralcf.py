@@ -9,6 +9,8 @@ Each function is plain, deterministic by ``seed`` and returns DataFrames / array
 * "Same vector space?" - :func:`score_vs_dot` and :func:`same_space_table`: does the plain inner product of a
   model's user and item embeddings reproduce the model's score, and do the embeddings' nearest neighbours
   agree with the model's own top-K? (Yes for dot / GMF, no for the MLP: lesson 05's reason for two towers.)
+  :func:`neighbour_genre_overlap` (shared with lesson 05) asks the item-item question: do an item's nearest
+  neighbours in a model's item space share its genres?
 * "Can an MLP learn a dot product?" - :func:`learn_dot_product`: a small synthetic version of Rendle et al.
   (2020), section 4: users and items with true vectors, score = their dot product; fit a dot-product model and
   an MLP on the same observed cells and compare their errors on unseen cells.
@@ -38,6 +40,7 @@ from keras import layers, ops  # noqa: E402
 from ..classic.base import Recommender  # noqa: E402
 from ..data.checks import check_k  # noqa: E402
 from ..models import epoch_rows, interaction_of, output_of  # noqa: E402
+from .twotower import neighbour_genre_overlap  # noqa: E402,F401  (lesson 04 measures item neighbours with it too)
 
 __all__ = [
     "ADAM_SLOTS",
@@ -54,6 +57,7 @@ __all__ = [
     "learn_dot_product",
     "memory_table",
     "negative_coverage",
+    "neighbour_genre_overlap",
     "same_space_table",
     "score_curve",
     "score_vs_dot",
@@ -284,30 +288,44 @@ def _serving(rec) -> tuple[np.ndarray, np.ndarray]:
     return form if form is not None else _embeddings(rec)
 
 
-def score_vs_dot(rec, split, num_pairs: int = 2000, *, vectors: str = "serving", seed: int = 0) -> pd.DataFrame:
+def score_vs_dot(rec, split, num_pairs: int = 2000, *, vectors: str = "serving", seed: int = 0,
+                 pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Sampled (user, item) pairs with an inner product of user and item vectors and the model's logit. Lesson 04.
 
     ``vectors="serving"``: :func:`inner_product_form` where the model has one (dot with its biases, GMF with its
     weights ``h``), else the plain embeddings (MLP); ``"embedding"``: always the plain embeddings ``p_u . q_i``.
-    Half the pairs are training positives, half random items for the same users. Returns a DataFrame
-    ``user_idx, item_idx, positive (bool), dot, score``; for a sigmoid model the score is ``log(p / (1 - p))``
-    so every model is on the logit scale.
+    Half the pairs are training positives, half random items for the same users. ``pairs``: a DataFrame with
+    ``user_idx, item_idx`` (and ``positive``) to use instead of sampling, e.g. an interaction-explorer run's
+    ``run.pairs``, so that two figures of one model show the same sample (for the MLP, r depends on which pairs
+    are drawn: it is near 0 either way, but not the same number). Returns a DataFrame ``user_idx, item_idx,
+    positive (bool), dot, score``; for a sigmoid model the score is ``log(p / (1 - p))`` so every model is on
+    the logit scale.
     """
-    num_pairs = _positive_int(num_pairs, "num_pairs")
     if vectors not in ("serving", "embedding"):
         raise ValueError(f"vectors must be 'serving' or 'embedding', got {vectors!r}.")
-    rng = np.random.default_rng(seed)
-    train = split.train[split.train["label"] == 1] if "label" in split.train.columns else split.train
-    n_pos = num_pairs // 2
-    rows = rng.choice(len(train), size=min(n_pos, len(train)), replace=False)
-    pu = train["user_idx"].to_numpy(np.int64)[rows]
-    pi = train["item_idx"].to_numpy(np.int64)[rows]
-    ru = rng.choice(pu, size=num_pairs - len(pu))
-    ri = rng.integers(0, split.num_items, size=len(ru))
-    u, i = np.r_[pu, ru], np.r_[pi, ri]
+    if pairs is not None:
+        missing = [c for c in ("user_idx", "item_idx") if c not in getattr(pairs, "columns", ())]
+        if missing or len(pairs) == 0:
+            raise ValueError(f"pairs must be a non-empty DataFrame with columns user_idx and item_idx (missing "
+                             f"{missing}), e.g. an InteractionRun's run.pairs.")
+        u = pairs["user_idx"].to_numpy(np.int64)
+        i = pairs["item_idx"].to_numpy(np.int64)
+        positive = pairs["positive"].to_numpy(bool) if "positive" in pairs.columns else np.zeros(len(u), bool)
+    else:
+        num_pairs = _positive_int(num_pairs, "num_pairs")
+        rng = np.random.default_rng(seed)
+        train = split.train[split.train["label"] == 1] if "label" in split.train.columns else split.train
+        n_pos = num_pairs // 2
+        rows = rng.choice(len(train), size=min(n_pos, len(train)), replace=False)
+        pu = train["user_idx"].to_numpy(np.int64)[rows]
+        pi = train["item_idx"].to_numpy(np.int64)[rows]
+        ru = rng.choice(pu, size=num_pairs - len(pu))
+        ri = rng.integers(0, split.num_items, size=len(ru))
+        u, i = np.r_[pu, ru], np.r_[pi, ri]
+        positive = np.r_[np.ones(len(pu), bool), np.zeros(len(ru), bool)]
     P, Q = _serving(rec) if vectors == "serving" else _embeddings(rec)
     return pd.DataFrame({
-        "user_idx": u, "item_idx": i, "positive": np.r_[np.ones(len(pu), bool), np.zeros(len(ru), bool)],
+        "user_idx": u, "item_idx": i, "positive": positive,
         "dot": np.einsum("nd,nd->n", P[u], Q[i]), "score": _model_logits(rec, u, i),
     })
 
@@ -341,7 +359,7 @@ def top_k_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def same_space_table(recommenders: dict, split, *, k: int = 10, num_users: int = 100, num_pairs: int = 2000,
-                     seed: int = 0) -> pd.DataFrame:
+                     seed: int = 0, pairs: dict | None = None) -> pd.DataFrame:
     """Lesson 04's "same vector space?" numbers, one row per model.
 
     For each trained :class:`~ncf_helpers.models.KerasRecommender` (``"dot"``, ``"gmf"``, ``"mlp"``, ...):
@@ -352,6 +370,9 @@ def same_space_table(recommenders: dict, split, *, k: int = 10, num_users: int =
       items excluded) that a nearest-neighbour search by inner product over the serving vectors also returns
       (1.0 = an index serves the model exactly);
     * ``overlap_cosine@k``: the same for a search by cosine similarity of the plain embeddings.
+
+    ``pairs``: ``{name: DataFrame user_idx, item_idx, ...}`` to compute both correlations on instead of
+    ``num_pairs`` sampled pairs (see :func:`score_vs_dot`).
 
     Returns a DataFrame indexed by model name (``interaction`` and floats in ``[-1, 1]`` / ``[0, 1]``).
     """
@@ -367,8 +388,9 @@ def same_space_table(recommenders: dict, split, *, k: int = 10, num_users: int =
     seen = [ti[order][a:b] for a, b in zip(starts, stops)]
     rows = {}
     for name, rec in recommenders.items():
-        serving = score_vs_dot(rec, split, num_pairs, seed=seed)
-        plain = score_vs_dot(rec, split, num_pairs, vectors="embedding", seed=seed)
+        given = None if pairs is None else pairs[name]
+        serving = score_vs_dot(rec, split, num_pairs, seed=seed, pairs=given)
+        plain = score_vs_dot(rec, split, num_pairs, vectors="embedding", seed=seed, pairs=given)
         P, Q = _embeddings(rec)
         U, V = _serving(rec)
         model_top = _top_k_excluding(_model_logits(rec, users), seen, k)

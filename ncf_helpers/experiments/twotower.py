@@ -4,10 +4,11 @@
   runs the network on every (user, item) pair (NeuralCF "mlp") and for a two-tower index (item vectors
   computed once; a request is one user vector and a matrix product). The single-catalogue numbers come from
   :func:`ncf_helpers.models.serving_cost`.
-* The seed's ``Dense(1, sigmoid)`` after the dot product - :func:`score_pairs` (dot product vs the model's
+* The original course's ``Dense(1, sigmoid)`` after the dot product - :func:`score_pairs` (dot product vs the model's
   output for a sample of pairs) and :func:`index_vs_model`: a nearest-neighbour index returns the LARGEST dot
   products; if the learned weight ``w`` is negative the model ranks the other way round, and the index
-  returns the worst items.
+  returns the worst items. :func:`original_two_tower` builds that model and :func:`sigmoid_dense_seeds` trains
+  it for several seeds (the sign of ``w`` and whether the model learns).
 * Side features - :func:`cold_start_neighbours` (a brand-new film placed by its genres alone),
   :func:`neighbour_genre_overlap` (do an item's neighbours share its genres?), :func:`fresh_item_hits`
   (HR@10 on the test items nobody liked in training: an ID-only tower cannot know them).
@@ -38,10 +39,12 @@ __all__ = [
     "fresh_item_hits",
     "index_vs_model",
     "neighbour_genre_overlap",
+    "original_two_tower",
     "query_latency",
     "release_years",
     "request_years",
     "score_pairs",
+    "sigmoid_dense_seeds",
 ]
 
 
@@ -174,6 +177,53 @@ def score_pairs(model, split, n: int = 2000, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"user_idx": u, "item_idx": i, "dot": dot, "score": score, "held_out": c == 0})
 
 
+def original_two_tower(num_users: int, num_items: int, *, embedding_dim: int = 10, hidden=(10, 10),
+                       learning_rate: float = 3e-3, seed: int = 0):
+    """The original course's ``neural_cf_model_2``, as lesson 05's section 1 builds it: an ID embedding and a
+    tower of ``Dense(h, relu)`` layers per side, a ``Dot`` layer, then ``Dense(1, sigmoid)``; compiled with Adam
+    and binary cross-entropy. ``keras.utils.set_random_seed(seed)`` first, so the initial weights (and the sign
+    of the last layer's weight ``w``) depend on ``seed`` only. Returns a ``keras.Model`` named ``"two_tower"``.
+    """
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(int(seed))
+    user = keras.Input(shape=(), dtype="int32", name="user_idx")
+    item = keras.Input(shape=(), dtype="int32", name="item_idx")
+    user_tower = keras.Sequential([layers.Dense(h, activation="relu") for h in hidden], name="user_tower")
+    item_tower = keras.Sequential([layers.Dense(h, activation="relu") for h in hidden], name="item_tower")
+    u = user_tower(layers.Embedding(num_users, embedding_dim, name="user_embedding")(user))
+    v = item_tower(layers.Embedding(num_items, embedding_dim, name="item_embedding")(item))
+    dot = layers.Dot(axes=1, name="dot")([u, v])
+    output = layers.Dense(1, activation="sigmoid", name="prediction")(dot)
+    model = keras.Model({"user_idx": user, "item_idx": item}, output, name="two_tower")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy")
+    return model
+
+
+def sigmoid_dense_seeds(split, seeds=(0, 1, 2, 3, 4, 5, 6, 7), epochs: int = 2, **build) -> pd.DataFrame:
+    """Lesson 05's claim about the original course's ``Dense(1, sigmoid)``, over several seeds: for each seed,
+    :func:`original_two_tower` (``build`` passes its options) is trained for ``epochs`` with the course's
+    ``train`` loop and scored by the shared protocol (test item, sampled negatives).
+
+    Returns a DataFrame ``seed, w_start, w_end, hr@10``: the last layer's weight ``w`` before and after training,
+    and HR@10 of the model's own output. (About 1.5 s per seed and epoch on ml-latest-small on 2 idle cores,
+    too slow for the lesson itself; tests/test_lessons_05_06.py runs it.)
+    """
+    from ..evaluate import evaluate
+    from ..models import KerasRecommender, train
+
+    rows = []
+    for seed in seeds:
+        model = original_two_tower(split.num_users, split.num_items, seed=int(seed), **build)
+        w_start = float(model.get_layer("prediction").get_weights()[0][0, 0])
+        train(model, split, epochs=epochs, seed=int(seed), verbose=0, eval_metrics=False, jit_compile=False)
+        rows.append({"seed": int(seed), "w_start": w_start,
+                     "w_end": float(model.get_layer("prediction").get_weights()[0][0, 0]),
+                     "hr@10": evaluate(KerasRecommender(model), split).hr})
+    return pd.DataFrame(rows)
+
+
 def index_vs_model(model, split, k: int = 10) -> pd.DataFrame:
     """HR@k and NDCG@k of a two-tower model ranked three ways on the test candidates (1 + sampled negatives):
 
@@ -267,11 +317,20 @@ def cold_start_neighbours(model, dataset, split, *, item_idx: int | None = None,
     })
 
 
-def neighbour_genre_overlap(vectors: dict, dataset, items, pool, k: int = 10) -> pd.DataFrame:
-    """Do an item's nearest neighbours share its genres? Mean Jaccard similarity of genre sets between each item
-    in ``items`` and its ``k`` cosine neighbours among ``pool``, for each space in ``vectors`` (``{label: array
-    [num_items, d]}``). Returns a DataFrame ``space, items, jaccard`` (float in ``[0, 1]``), plus a row
-    ``"random films"`` (neighbours drawn at random from ``pool``: the floor). Lesson 05.
+def neighbour_genre_overlap(vectors: dict, dataset, items, pool, k: int = 10, *, popularity=None,
+                            seed: int = 0) -> pd.DataFrame:
+    """Do an item's nearest neighbours share its genres? Lessons 04 and 05.
+
+    For each space in ``vectors`` (``{label: array [num_items, d]}``, e.g. ``rec.item_factors``): the mean, over
+    the items in ``items``, of the Jaccard similarity of genre sets between the item and each of its ``k``
+    nearest neighbours by cosine similarity among ``pool`` (the item itself excluded). Baselines: a row
+    ``"random films"`` (``k`` neighbours drawn at random from ``pool``, without the item: the floor) and, when
+    ``popularity`` (float ``[num_items]``, e.g. training positives per film) is given, a row ``"most popular
+    films"`` (the ``k`` most popular films of ``pool`` for every item: what a space that only encodes popularity
+    would return).
+
+    Returns a DataFrame ``space, items, jaccard, se`` (``jaccard`` in ``[0, 1]``; ``se`` its standard error over
+    the items, i.e. the spread one would see with other items, not with another training seed).
     """
     gm = dataset.genre_matrix().astype(bool)
     items = np.asarray(items, dtype=np.int64)
@@ -279,20 +338,38 @@ def neighbour_genre_overlap(vectors: dict, dataset, items, pool, k: int = 10) ->
     if len(items) == 0 or len(pool) <= k:
         raise ValueError(f"Need at least one item and more than k={k} films in the pool.")
 
-    def jaccard(a_idx, b_idx):  # a_idx [q], b_idx [q, k]
+    def jaccard(a_idx, b_idx):  # a_idx [q], b_idx [q, k] -> [q, k]
         a = gm[a_idx][:, None, :]
         b = gm[b_idx]
         inter = (a & b).sum(axis=2)
         union = (a | b).sum(axis=2)
         return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
+    def row(label, neighbours):
+        per_item = jaccard(items, neighbours).mean(axis=1)
+        se = float(per_item.std(ddof=1) / np.sqrt(len(items))) if len(items) > 1 else float("nan")
+        return {"space": label, "items": len(items), "jaccard": float(per_item.mean()), "se": se}
+
     rows = []
     for label, vecs in vectors.items():
         top, _ = _cosine_top(np.asarray(vecs)[items], np.asarray(vecs), pool, k, exclude=items)
-        rows.append({"space": label, "items": len(items), "jaccard": float(jaccard(items, top).mean())})
-    rng = np.random.default_rng(0)
-    rows.append({"space": "random films", "items": len(items),
-                 "jaccard": float(jaccard(items, rng.choice(pool, size=(len(items), k))).mean())})
+        rows.append(row(label, top))
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(pool, size=(len(items), k))
+    for _ in range(100):  # redraw the (rare) neighbours that are the item itself
+        self_hit = draws == items[:, None]
+        if not self_hit.any():
+            break
+        draws[self_hit] = rng.choice(pool, size=int(self_hit.sum()))
+    rows.append(row("random films", draws))
+    if popularity is not None:
+        pop = np.asarray(popularity, dtype=np.float64)
+        if pop.shape != (gm.shape[0],):
+            raise ValueError(f"popularity must have one value per item, shape ({gm.shape[0]},); got {pop.shape}.")
+        ranked = pool[np.argsort(-pop[pool], kind="stable")][: k + 1]  # the k + 1 most popular films of the pool
+        keep = ranked[None, :] != items[:, None]  # drop the item itself from its own list
+        top = np.array([r[m][:k] for r, m in zip(np.broadcast_to(ranked, keep.shape), keep)])
+        rows.append(row("most popular films", top))
     return pd.DataFrame(rows)
 
 

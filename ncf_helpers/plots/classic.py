@@ -7,8 +7,8 @@ data and reused by the widgets. Colours come from :mod:`ncf_helpers.plots` (colo
 Lesson 01: :func:`plot_toy_matrix`, :func:`plot_spy`, :func:`plot_long_tail`, :func:`plot_rating_threshold`,
 :func:`plot_cooccurrence`, :func:`plot_item_lists`.
 Lesson 02: :func:`plot_similarity_matrices`, :func:`plot_similarity_agreement`, :func:`plot_neighbours`,
-:func:`plot_leave_one_out`, :func:`plot_ranking_example`, :func:`plot_model_comparison`,
-:func:`plot_by_activity`.
+:func:`plot_leave_one_out`, :func:`plot_later_training_share`, :func:`plot_ranking_example`,
+:func:`plot_model_comparison`, :func:`plot_by_activity`.
 Lesson 03: :func:`plot_factorization`, :func:`plot_learning_curve`, :func:`plot_embedding_maps`,
 :func:`plot_mf_explorer` (and :func:`plot_item_lists`, :func:`plot_by_activity` again).
 """
@@ -36,6 +36,7 @@ __all__ = [
     "plot_factorization",
     "plot_item_lists",
     "plot_learning_curve",
+    "plot_later_training_share",
     "plot_leave_one_out",
     "plot_long_tail",
     "plot_mf_explorer",
@@ -486,7 +487,8 @@ def plot_leave_one_out(train: pd.DataFrame, test: pd.DataFrame, title: str = "")
     ``train``: the users' training positives ``user_idx, item_idx, timestamp``; ``test``: their held-out rows.
     One line per user, interactions in time order (x = position in the user's history, because many users
     rate dozens of films within minutes); blue dots are training positives, the orange diamond is the most
-    recent positive, hidden from every model and used to test it.
+    recent positive, hidden from every model and used to test it. The order is each user's own: other users'
+    later ratings stay in training (:func:`plot_later_training_share` measures how many).
     """
     users = list(pd.unique(pd.concat([train["user_idx"], test["user_idx"]])))
     fig, ax = new_figure(width=9.0, height=1.3 + 0.42 * len(users))
@@ -506,7 +508,30 @@ def plot_leave_one_out(train: pd.DataFrame, test: pd.DataFrame, title: str = "")
     ax.set_xlabel("the user's positives in time order (1 = first)")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     ax.grid(True, axis="x", alpha=0.3)
-    return finish(fig, title or "Leave-last-one-out: train on the past, test on the most recent positive")
+    return finish(fig, title or "Leave-last-one-out: each user's most recent positive is held out")
+
+
+@styled
+def plot_later_training_share(shares, title: str = ""):
+    """Lesson 02: for each test user, the share of all training positives dated after their held-out rating.
+
+    ``shares``: float ``[num_test_users]`` in ``[0, 1]`` (:func:`ncf_helpers.interactions.later_training_share`).
+    A histogram over test users with the mean and the median marked; a split that cuts every user at one time
+    would put every user at 0.
+    """
+    x = np.asarray(shares, dtype=float).reshape(-1)
+    if x.size == 0 or not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1:
+        raise ValueError("shares must be a non-empty array of shares in [0, 1], one per test user.")
+    fig, ax = new_figure(width=9.0, height=3.0)
+    ax.hist(100 * x, bins=np.linspace(0, 100, 21), color=OKABE_ITO[0], edgecolor="white")
+    for value, name, style in ((x.mean(), "mean", "-"), (np.median(x), "median", "--")):
+        ax.axvline(100 * value, color="black", ls=style, lw=1.2, label=f"{name} {value:.0%}")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("training positives (of all users) dated after this user's held-out rating, %")
+    ax.set_ylabel("test users")
+    ax.legend(loc="upper center", frameon=False)
+    return finish(fig, title or f"Leave-last-one-out is per user: for the average test user, {x.mean():.0%} of "
+                                "the training positives come later")
 
 
 @styled

@@ -1,12 +1,14 @@
 """Figures of lesson 04 (NeuralCF), one function per figure, each returning a closed matplotlib ``Figure``.
 
-* :func:`plot_ncf_layers` - the NeuralCF structure layer by layer: MLP (the seed's ``neural_cf_model_1``),
+* :func:`plot_ncf_layers` - the NeuralCF structure layer by layer: MLP (the original course's ``neural_cf_model_1``),
   GMF and NeuMF side by side, with the tensor shapes;
 * :func:`plot_raw_id_scores` - one user's scores over every ``item_idx``: smooth for the model that reads the
   ID as a number, item-by-item for the embedding model;
 * :func:`plot_negative_coverage` - how many distinct negatives the model sees, re-drawn vs drawn once;
 * :func:`plot_ncf_comparison` - HR@10 / NDCG@10 of the lesson's models beside the classical references;
 * :func:`plot_same_space` - "same vector space?": inner product against score, and nearest-neighbour overlap;
+* :func:`plot_item_similarity` - item-item similarity of well-known films on one colour scale per model, and
+  how often an item's nearest neighbours share its genres;
 * :func:`plot_learn_dot_product` - "can an MLP learn a dot product?" (Rendle et al. 2020, small);
 * :func:`plot_id_memory` and :func:`plot_hashing` - "10^8 users": table size, and what hashing costs.
 
@@ -26,6 +28,7 @@ __all__ = [
     "distinct_colors",
     "plot_hashing",
     "plot_id_memory",
+    "plot_item_similarity",
     "plot_learning_curves",
     "plot_learn_dot_product",
     "plot_ncf_comparison",
@@ -80,7 +83,7 @@ def _arrow(ax, x0, y0, x1, y1):
 def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
     """NeuralCF layer by layer (He et al. 2017), three variants side by side. Lesson 04.
 
-    Left: the MLP interaction, the seed course's ``neural_cf_model_1`` (``concat(p_u, q_i)`` ->
+    Left: the MLP interaction, the original course's ``neural_cf_model_1`` (``concat(p_u, q_i)`` ->
     ``Dense(10, relu)`` x 2 -> ``Dense(1, sigmoid)``); middle: GMF (element-wise product, one weight per
     dimension); right: NeuMF (both, with separate embeddings, joined before the output). Shapes are per batch of
     ``B`` (user, item) pairs with ``embedding_dim`` = ``d``.
@@ -105,7 +108,7 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
 
     # ---- MLP (neural_cf_model_1)
     ax = axes[0]
-    ax.set_title("MLP: the seed's neural_cf_model_1", loc="left", fontsize=10)
+    ax.set_title("MLP: neural_cf_model_1", loc="left", fontsize=10)  # the original course's model
     _id_inputs(ax, ys, d, layer_colors)
     _box(ax, 0.5, ys["interaction"], 0.6, 0.08, f"Concatenate\n[B, {2 * d}]", layer_colors["interaction"])
     mlp_text = "\n".join(f"Dense({h}, relu)  [B, {h}]" for h in hidden) or "(no hidden layer)"
@@ -274,6 +277,57 @@ def plot_learning_curves(histories: Mapping[str, pd.DataFrame], *, metric: str =
     ax_loss.set_title("Loss falls every epoch...", loc="left")
     ax_metric.set_title(f"...{metric.upper()} on the validation item", loc="left")
     return finish(fig)
+
+
+# ---------------------------------------------------------------------------------------------- item similarity
+@styled
+def plot_item_similarity(panels: Mapping[str, np.ndarray], titles: Sequence[str], overlap: pd.DataFrame, *,
+                         k: int = 10):
+    """Can a model's item vectors serve item-item similarity? Lesson 04 (and 05 for the two-tower vectors).
+
+    Top row, one panel per model: the cosine similarities of a panel of well-known films (``panels[name]``: float
+    ``[n, n]`` in ``[-1, 1]``, ``titles``: their ``n`` names), all on one fixed colour scale from -1 to 1, so
+    nearly collinear vectors look alike instead of being stretched into apparent structure; the panel title
+    gives the spread of the off-diagonal values. Bottom: ``overlap`` (DataFrame ``space, jaccard, se`` from
+    :func:`~ncf_helpers.experiments.neuralcf.neighbour_genre_overlap`): the mean genre overlap (Jaccard) of
+    each item's ``k`` nearest neighbours, with one standard error over items, baselines in grey.
+    """
+    from .explorer import plot_similarity_heatmap
+
+    names = list(panels)
+    if not names:
+        raise ValueError("panels is empty: pass {model name: [n, n] cosine similarities}.")
+    _need(overlap, ("space", "jaccard", "se"), "overlap")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(9.5, 7.0), layout="constrained")
+    grid = fig.add_gridspec(2, len(names), height_ratios=[1.35, 1])
+    for j, name in enumerate(names):
+        ax = fig.add_subplot(grid[0, j])
+        sim = np.asarray(panels[name], dtype=float)
+        off = sim[~np.eye(len(sim), dtype=bool)]
+        plot_similarity_heatmap(sim, list(titles), stretch=False, annotate="none", ax=ax)
+        ax.set_title(f"{name}\ncosine {off.min():.2f} to {off.max():.2f} (median {np.median(off):.2f})", loc="left",
+                     fontsize=9)
+        if j:
+            ax.set_yticklabels([])
+        # one colour bar is enough: the scale is the same in every panel
+        if j < len(names) - 1 and fig.axes[-1] is not ax:
+            fig.axes[-1].remove()
+    ax = fig.add_subplot(grid[1, :])
+    spaces = list(overlap["space"])
+    baseline = [s in ("random films", "most popular films") for s in spaces]
+    colours = [GREY if b else c for b, c in zip(baseline, distinct_colors(spaces))]
+    y = overlap["jaccard"].to_numpy(float)
+    err = overlap["se"].to_numpy(float)
+    bars = ax.bar(np.arange(len(spaces)), y, yerr=err, color=colours, capsize=3)
+    ax.bar_label(bars, labels=[f"{v:.3f}" for v in y], fontsize=8, padding=2)
+    ax.set_xticks(np.arange(len(spaces)), spaces)
+    ax.set_ylim(0, max(float(np.nanmax(y + np.nan_to_num(err))) * 1.25, 0.05))
+    ax.set_ylabel(f"genre overlap (Jaccard)\nof the top-{k} neighbours")
+    ax.set_title(f"Do an item's {k} nearest neighbours (cosine) share its genres? Mean over "
+                 f"{int(overlap['items'].iloc[0]):,} films, \u00b1 1 s.e.", loc="left")
+    return finish(fig, "Item-item similarity in each model's item space")
 
 
 # ---------------------------------------------------------------------------------------------- same space

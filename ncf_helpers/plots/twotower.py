@@ -2,7 +2,7 @@
 
 * :func:`plot_serving_cost` - milliseconds per request, pairwise MLP scorer vs two-tower index, and how each
   grows with the catalogue;
-* :func:`plot_sigmoid_dense` - the seed's ``Dense(1, sigmoid)`` after the dot product: model output against
+* :func:`plot_sigmoid_dense` - the original course's ``Dense(1, sigmoid)`` after the dot product: model output against
   the dot product, and what an index that returns the largest dot products gets;
 * :func:`plot_side_features` - do neighbours share genres, and can the model recommend a film nobody liked yet;
 * :func:`plot_context` - cached vectors per context, and the cost of a request-time query tower;
@@ -107,7 +107,7 @@ def plot_sigmoid_dense(pairs: pd.DataFrame, rankings: pd.DataFrame, *, k: int = 
     ax_b.set_xlim(0, 1)
     ax_b.set_xlabel(f"HR@{k} (1 + 99 sampled negatives)")
     ax_b.set_title("What the index returns", loc="left")
-    return finish(fig, f"The seed's Dense(1, sigmoid) after the dot product learned w = {w:.2f}")
+    return finish(fig, f"The original course's Dense(1, sigmoid) after the dot product learned w = {w:.2f}")
 
 
 @styled
