@@ -79,15 +79,15 @@ def test_movielens_names_bom_column_order_and_extra_columns(tmp_path):
 def test_implicit_file_without_rating_or_timestamp(tmp_path):
     path = _write(tmp_path, "clicks.csv", "user_id,item_id\n1,10\n1,11\n2,10\n1,12\n")
     ds = load_ratings_csv(path)
-    assert ds.ratings["rating"].tolist() == [1.0] * 4
+    assert ds.ratings["rating"].tolist() == [5.0] * 4  # IMPLICIT_RATING: a positive at every lesson's threshold
     assert not ds.has_timestamps and ds.stats()["first_rating"] is None
     # row order stands in for time: user 1's last line is item 12
     assert ds.ratings.loc[ds.ratings.user_id == 1, "item_id"].tolist() == [10, 11, 12]
     assert ds.ratings.loc[ds.ratings.user_id == 1, "timestamp"].tolist() == [0, 1, 3]
     text = ds.summary()
     assert "none  (no timestamp column: the order of the rows stands in for time)" in text
-    assert "note: no rating column: every line is one interaction with rating 1.0" in text
-    split = leave_last_one_out(ds, num_negatives=0, threshold=1)
+    assert "note: no rating column: every line is one interaction, stored as rating 5.0 so that" in text
+    split = leave_last_one_out(ds, num_negatives=0, threshold=3.5)
     assert split.test[["user_idx", "item_idx"]].values.tolist() == [[0, 2]]
 
 

@@ -29,7 +29,9 @@ RATINGS_CSV_COLUMNS = {
     "timestamp": (),
 }
 ITEMS_CSV_COLUMNS = {"item_id": ("movieId", "itemId"), "title": (), "genres": ()}
-IMPLICIT_RATING = 1.0
+#: the rating a line gets in a file without a rating column: the top of MovieLens' scale, so the threshold every
+#: lesson uses (3.5 stars, lesson 04's explorer included) counts each interaction as a positive
+IMPLICIT_RATING = 5.0
 
 
 def _resolve(path: str | os.PathLike, what: str) -> Path:
@@ -89,8 +91,10 @@ def load_ratings_csv(
     * ``user_id`` (or ``userId``), ``item_id`` (or ``movieId``, ``itemId``): **required**, whole numbers
       from 0 to 2**63 - 1 (text IDs must be mapped to numbers first);
     * ``rating``: optional, any finite number (check a range with ``rating_range=(1, 5)``). Without it the
-      data is *implicit*: every line is one interaction and gets rating ``1.0``, so use a threshold of 1
-      (``THRESHOLD = 1`` in a lesson's parameters) to count every line as a positive;
+      data is *implicit*: every line is one interaction (a click, a purchase) and gets rating ``5.0``
+      (:data:`IMPLICIT_RATING`), so every lesson's threshold of 3.5 counts it as a positive unchanged. What
+      needs star ratings (explicit MF's RMSE in lesson 03, the rating histograms) means nothing for such data;
+      the data set's summary says so;
     * ``timestamp``: optional, seconds since 1970-01-01 UTC (whole numbers >= 0). Without it the order of the
       lines stands in for time (``timestamp`` = the line's 0-based position among the ratings), which is what
       leave-last-one-out then holds out: each user's last line.
@@ -122,8 +126,8 @@ def load_ratings_csv(
     has_timestamps = "timestamp" in ratings.columns
     if "rating" not in ratings.columns:
         ratings["rating"] = IMPLICIT_RATING
-        notes.append("no rating column: every line is one interaction with rating 1.0; "
-                     "use a threshold of 1 (THRESHOLD = 1) to count each as a positive.")
+        notes.append(f"no rating column: every line is one interaction, stored as rating {IMPLICIT_RATING} so that "
+                     "the lessons' threshold (3.5) counts it as a positive; star-rating results (RMSE) mean nothing here.")
     if not has_timestamps:
         ratings["timestamp"] = np.arange(len(ratings), dtype=np.int64)
     lines = LineMap(rpath, encoding="utf-8-sig")
