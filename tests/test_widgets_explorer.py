@@ -6,8 +6,6 @@ models on the synthetic data (2 epochs) and drive :class:`InteractionExplorer` a
 
 from __future__ import annotations
 
-import time
-
 import ipywidgets as W
 import matplotlib
 import numpy as np
@@ -295,10 +293,8 @@ def test_explorer_trains_caches_and_updates_every_view(synthetic, split, monkeyp
     assert first.correlation < 0.95  # the MLP's score is not p_u . q_i: a cloud
     assert first.model is None  # the explorer's cache keeps arrays, not Keras models
 
-    ex.controls["interaction"].value = "mlp"  # trained before: from the cache, no training
-    start = time.perf_counter()
-    again = ex.run()
-    assert time.perf_counter() - start < 1.0
+    ex.controls["interaction"].value = "mlp"  # trained before: from the cache, no training (how fast that is on
+    again = ex.run()                           # ml-latest-small: benchmarks/explorer.py, budget < 1 s)
     assert again is first and ex.last_cached and calls == ["mlp", "dot"]
     assert len(ex.history_rows) == 2 and ex.current_row == 0 and "from the cache" in ex.status.value
 
