@@ -94,7 +94,7 @@ def _poll_in_slices() -> None:
 
     Under load, a ``zmq.asyncio`` poll sometimes misses the wake-up for a message that has already arrived (the
     socket's file descriptor is edge-triggered) and only sees it when the poll times out. nbclient polls the
-    shell channel with the whole cell timeout (900 s), so one missed wake-up froze a lesson test for up to 15
+    shell channel with the whole cell timeout (minutes), so one missed wake-up froze a lesson test for up to 15
     minutes with both the kernel and the client idle. Polling in short slices notices the message within 0.5 s.
     Idempotent; changes nothing else.
     """
@@ -122,7 +122,7 @@ def run_lesson(
     path: str | Path,
     overrides: dict | None = None,
     *,
-    timeout: int = 900,
+    timeout: int = 300,
     workdir: str | Path | None = None,
     allow_errors: bool = False,
 ) -> LessonRun:

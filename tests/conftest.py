@@ -74,6 +74,19 @@ def lesson_overrides() -> dict:
 
 _LESSON_RUNS: dict = {}
 
+# pytest-timeout (pyproject.toml: 300 s per test, method "signal"): a test that executes a lesson gets longer.
+# FAST runs of lessons 04-06 take 60-120 s on an idle 2-core machine, and the first test that asks lesson_run for a
+# lesson pays for its execution; 600 s leaves room for a loaded CI machine and still stops a hung kernel.
+# ncf_helpers.nbrun's per-cell timeout (300 s) fires first for one stuck cell, with the cell's source.
+LESSON_TIMEOUT = 600
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that use the ``lesson_run`` fixture get ``timeout(LESSON_TIMEOUT)`` unless they set their own."""
+    for item in items:
+        if "lesson_run" in getattr(item, "fixturenames", ()) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(LESSON_TIMEOUT))
+
 
 @pytest.fixture(scope="session")
 def lesson_run():

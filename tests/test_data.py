@@ -17,7 +17,8 @@ from ncf_helpers.data import (
     toy_matrix,
     validate_ratings,
 )
-from ncf_helpers.data.checks import check_indices, check_k
+from ncf_helpers.data.checks import check_indices, check_integer_column, check_k
+from ncf_helpers.data.dataset import check_items
 
 
 def _ratings(rows):
@@ -31,23 +32,104 @@ def test_validate_ratings_accepts_clean_input():
     assert df["user_id"].dtype == np.int64 and df["rating"].dtype == np.float32
 
 
+IDS = "IDs must be whole numbers from 0 to 9,223,372,036,854,775,807 (int64), written with digits only (e.g. 42)."
+TIMES = ("Timestamps (seconds since 1970-01-01 UTC) must be whole numbers from 0 to 9,223,372,036,854,775,807 "
+         "(int64), written with digits only (e.g. 964982703).")
+
+
 @pytest.mark.parametrize(
     "rows, columns, expected",
     [
-        ([(1, 10, 4.0)], ["user_id", "item_id", "rating"], "missing column(s) ['timestamp']"),
-        ([(1, "x", 4.0, 5)], None, "column 'item_id' must hold whole numbers; row 2 has 'x'"),
-        ([(1, 10, 4.0, 5), (1, 11.5, 4.0, 5)], None, "column 'item_id' must hold whole numbers; row 3"),
-        ([(1, 10, 4.0, 5), (2, 10, np.nan, 5)], None, "column 'rating' must be a number; row 3"),
-        ([(1, 10, 4.0, 5), (2, 10, 7.0, 5)], None, "must lie in [0.5, 5.0]; row 3 has 7.0"),
-        ([(1, 10, 4.0, 5), (1, 10, 3.0, 6)], None, "appears again at row 3"),
+        ([(1, 10, 4.0)], ["user_id", "item_id", "rating"], "ratings.csv: missing column(s) ['timestamp']"),
+        ([(1, "x", 4.0, 5)], None,
+         f"ratings.csv: row 0 (0-based), column 'item_id': 'x' is not a whole number. {IDS} Correct or drop that row."),
+        ([(1, 10, 4.0, 5), (1, 11.5, 4.0, 5)], None,
+         f"ratings.csv: row 1 (0-based), column 'item_id': 11.5 is not a whole number. {IDS} Correct or drop that row."),
+        ([(1, 10, 4.0, 5), (-2, 10, 4.0, 5)], None,
+         f"ratings.csv: row 1 (0-based), column 'user_id': -2 is negative. {IDS}"),
+        ([(1, 10, 4.0, 5), (2, 10, 4.0, -1)], None, f"ratings.csv: row 1 (0-based), column 'timestamp': -1 is negative. {TIMES}"),
+        ([(1, 10, 4.0, 5), (2, 10, np.nan, 5)], None,
+         "ratings.csv: row 1 (0-based), column 'rating': the cell is empty. Ratings must be numbers. Correct or drop that row."),
+        ([(1, 10, 4.0, 5), (2, 10, "4 stars", 5)], None, "ratings.csv: row 1 (0-based), column 'rating': '4 stars' is not a number."),
+        ([(1, 10, 4.0, 5), (2, 10, np.inf, 5)], None,
+         "ratings.csv: row 1 (0-based), column 'rating': inf is not a finite number. Ratings must be finite numbers."),
+        ([(1, 10, 4.0, 5), (2, 10, 7.0, 5), (3, 10, 0.0, 5)], None,
+         "ratings.csv: row 1 (0-based), column 'rating': 7.0 is outside [0.5, 5.0] (2 such ratings in all). "
+         "Ratings of this data set must lie in [0.5, 5.0]. Correct or drop that row."),
+        ([(1, 10, 4.0, 5), (2, 11, 3.0, 6), (1, 10, 3.0, 6)], None,
+         "ratings.csv: row 2 (0-based): the (user, item) pair (1, 10) appears again; it first appears on row 0 (0-based)."),
     ],
 )
 def test_validate_ratings_errors_name_file_column_and_row(rows, columns, expected):
     df = pd.DataFrame(rows, columns=columns or ["user_id", "item_id", "rating", "timestamp"])
     with pytest.raises(ValueError) as err:
         validate_ratings(df, "ratings.csv")
-    assert "ratings.csv" in str(err.value)
-    assert expected in str(err.value)
+    assert str(err.value).startswith(expected), str(err.value)
+
+
+def test_validate_ratings_with_line_numbers_labels_step_and_known_items():
+    df = _ratings([(1, 10, 4.0, 5), (1, 11, 3.7, 6)])
+    with pytest.raises(ValueError) as err:  # lines: position -> the file's line number
+        validate_ratings(df, "r.csv", rating_step=0.5, lines=lambda i: i + 2, labels={"rating": "column 'stars'"})
+    assert str(err.value) == ("r.csv: line 3, column 'stars': 3.7 is not a multiple of 0.5; this data set rates in "
+                              "steps of 0.5. Correct or delete that line.")
+    assert validate_ratings(df, "r.csv", rating_step=0.1)["rating"].tolist() == pytest.approx([4.0, 3.7])
+    with pytest.raises(ValueError) as err:
+        validate_ratings(_ratings([(1, 10, 4.0, 5), (1, 12, 4.0, 6), (2, 13, 1.0, 7), (3, 12, 2.0, 8)]), "r.csv",
+                         item_ids=[10, 11], items_source="items.csv", lines=[2, 3, 5, 6])
+    assert str(err.value).startswith(
+        "r.csv: line 3, column 'item_id': item 12 is not in items.csv (3 rating(s) in all refer to 2 id(s) missing "
+        "there: 12, 13). Every rated item must be listed in items.csv")
+    # any finite rating when rating_range is None, but never NaN or infinity
+    assert validate_ratings(_ratings([(1, 10, 42.0, 5)]), "r", rating_range=None)["rating"].tolist() == [42.0]
+    with pytest.raises(ValueError, match="-inf is not a finite number"):
+        validate_ratings(_ratings([(1, 10, -np.inf, 5)]), "r", rating_range=None)
+
+
+def test_check_integer_column_accepts_exact_whole_numbers_only():
+    def check(values, **kw):
+        return check_integer_column(pd.Series(values), source="f.csv", column="column 'movieId'",
+                                    lines=lambda i: i + 2, **kw).tolist()
+
+    # text is parsed exactly: 2**53 + 1 would round to 2**53 through a float
+    assert check(["9007199254740993", "10", " 7 ", "10.0", "+3", "0"]) == [2**53 + 1, 10, 7, 10, 3, 0]
+    assert check([1.0, 10.0]) == [1, 10]  # whole floats are whole numbers
+    assert check(np.array([5, 2**63 - 1], dtype=np.uint64)) == [5, 2**63 - 1]
+    assert check(["-5", "3"], minimum=None) == [-5, 3]
+    bad = [
+        (["1", "99999999999999999999999"], "line 3, column 'movieId': '99999999999999999999999' is too large."),
+        (np.array([1, 2**63], dtype=np.uint64), "line 3, column 'movieId': 9223372036854775808 is too large."),
+        ([1e19], "line 2, column 'movieId': 1e+19 is too large."),
+        (["1", "3.5"], "line 3, column 'movieId': '3.5' is not a whole number."),
+        ([1.0, 3.5], "line 3, column 'movieId': 3.5 is not a whole number."),
+        (["abc", "def"], "line 2, column 'movieId': 'abc' is not a whole number (2 values in this column are bad)."),
+        (["1", ""], "line 3, column 'movieId': the cell is empty."),
+        ([1.0, np.nan], "line 3, column 'movieId': the cell is empty."),
+        (["1e3"], "line 2, column 'movieId': '1e3' is not a whole number."),
+        (["1_000"], "line 2, column 'movieId': '1_000' is not a whole number."),
+        (["١٢"], "line 2, column 'movieId': '١٢' is not a whole number."),  # non-ASCII digits
+        ([True], "line 2, column 'movieId': True is a boolean, not a whole number."),
+        ([3, -1], "line 3, column 'movieId': -1 is negative."),
+        (["3", "-1"], "line 3, column 'movieId': '-1' is negative."),
+    ]
+    for values, message in bad:
+        with pytest.raises(ValueError) as err:
+            check(values)
+        assert str(err.value).startswith("f.csv: " + message), (values, str(err.value))
+        assert str(err.value).endswith("Correct or delete that line.")
+    with pytest.raises(ValueError, match=r"^f.csv: line 3, column 'movieId': 4 is below 5\."):
+        check([5, 4], minimum=5)
+
+
+def test_check_items_names_both_rows_of_a_repeated_id():
+    items = pd.DataFrame({"item_id": [1, 5, 7, 5, 7], "title": list("abcde")})
+    with pytest.raises(ValueError) as err:
+        check_items(items, "movies.csv", lines=lambda i: i + 2, label="column 'movieId'")
+    assert str(err.value) == ("movies.csv: line 5, column 'movieId': item 5 appears again; it first appears on line 3 "
+                              "(2 repeated ids in all). Each item must be listed once: delete one of the two.")
+    with pytest.raises(ValueError, match=r"^items: row 3 \(0-based\), column 'item_id': item 5 appears again; it first "
+                                         r"appears on row 1 \(0-based\)"):
+        check_items(items, "items")
 
 
 def test_validate_ratings_empty_and_duplicate_policies():
@@ -81,6 +163,15 @@ def test_dataset_indices_are_contiguous_and_sorted():
     s = ds.stats()
     assert s["num_rated_items"] == 2 and s["density"] == pytest.approx(3 / (2 * 2))
     assert "ratings" in ds.summary() and "Dataset(name='t'" in repr(ds)
+    # a rating of an item the items table does not list is an error, not a new untitled item
+    with pytest.raises(ValueError) as err:
+        Dataset.from_frames("t", _ratings([(7, 300, 4.0, 3), (7, 400, 5.0, 1)]), items)
+    assert str(err.value).startswith("t: row 1 (0-based), column 'item_id': item 400 is not in t (items table)")
+    with pytest.raises(ValueError, match=r"t \(items table\): row 3 \(0-based\), column 'item_id': item 100 appears again; it first appears on row 0"):
+        Dataset.from_frames("t", ratings, pd.concat([items, items.iloc[[0]]], ignore_index=True))
+    # without an items table the items are the rated ones, with placeholder titles
+    bare = Dataset.from_frames("t", ratings)
+    assert bare.item_ids.tolist() == [100, 300] and bare.title(1) == "item 300"
 
 
 def test_toy_matrix_is_small_and_named():

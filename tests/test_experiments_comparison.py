@@ -44,7 +44,9 @@ def test_compare_models_same_negatives_and_seeds(split):
     # per-user results cover the test users, averaged over seeds
     assert set(comp.per_user) == {"Popularity", "UserCF", "iALS"}
     assert len(comp.per_user["iALS"]) == len(split.test)
-    assert comp.per_user["iALS"]["hr"].between(0, 1).all()
+    # a user's hit (0 or 1) averaged over the 2 seeds: 0, 0.5 or 1, and the mean is the seeds' mean HR@10
+    assert comp.per_user["iALS"]["hr"].isin([0.0, 0.5, 1.0]).all()
+    assert comp.per_user["iALS"]["hr"].mean() == pytest.approx(als["hr@10"].mean())
     assert comp.seconds > 0 and comp.seeds == (0, 1)
     # everything beats random on planted structure
     assert (res["hr@10"] > 10 / 50).all()
@@ -220,9 +222,16 @@ def test_paired_difference():
     a = pd.DataFrame({"user_idx": users, "hr": [1.0, 1.0, 0.0, 1.0], "ndcg": [1.0, 0.5, 0.0, 0.5]})
     b = pd.DataFrame({"user_idx": users, "hr": [0.0, 1.0, 0.0, 0.0], "ndcg": [0.0, 0.5, 0.0, 0.5]})
     d = cmp.paired_difference({"A": a, "B": b}, "A", "B", n_boot=500)
-    # per-user differences 1, 0, 0, 1 -> mean 0.5; every resample's mean lies in [0, 1]
+    # per-user differences 1, 0, 0, 1 -> mean 0.5. A resample of 4 users has mean k / 4, k ~ Binomial(4, 1/2):
+    # P(0) = P(1) = 1/16 > 2.5 %, so the 95 % interval is exactly [0, 1]
     assert d["difference"] == pytest.approx(0.5) and d["users"] == 4
-    assert 0.0 <= d["low"] <= 0.5 <= d["high"] <= 1.0
+    assert (d["low"], d["high"]) == (0.0, 1.0)
+    # 400 users, half with difference 1: resampled means ~ N(0.5, sqrt(0.25 / 400) = 0.025) -> 0.5 +- 1.96 * 0.025
+    many = {"A": pd.DataFrame({"user_idx": np.arange(400), "hr": np.tile([1.0, 0.0], 200)}),
+            "B": pd.DataFrame({"user_idx": np.arange(400), "hr": np.zeros(400)})}
+    wide = cmp.paired_difference(many, "A", "B", n_boot=4000)
+    assert wide["low"] == pytest.approx(0.5 - 1.96 * 0.025, abs=0.004)  # a 90 % interval: 0.5 +- 0.041
+    assert wide["high"] == pytest.approx(0.5 + 1.96 * 0.025, abs=0.004)
     same = cmp.paired_difference({"A": a, "B": a}, "A", "B")
     assert same == {"difference": 0.0, "low": 0.0, "high": 0.0, "users": 4}
     nd = cmp.paired_difference({"A": a, "B": b}, "A", "B", metric="ndcg")

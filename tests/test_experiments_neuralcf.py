@@ -160,6 +160,19 @@ def test_score_vs_dot_and_same_space_table(split):
     assert list(table.index) == ["MF", "MLP"]
     assert table.loc["MF", "overlap_inner@5"] == pytest.approx(1.0)
     assert table.loc["MF", "pearson"] == pytest.approx(1.0, abs=1e-6)
+    # brute force for the MLP (no inner-product form: its plain embeddings p_u . q_i are what an index could use):
+    # the same 20 users, each one's top 5 by the model and by p_u . q_i among the items not liked in training
+    users = np.sort(np.random.default_rng(0).choice(np.unique(split.test["user_idx"]), size=20, replace=False))
+    liked = split.train[split.train["label"] == 1]
+    P, Q = np.asarray(recs["MLP"].user_factors), np.asarray(recs["MLP"].item_factors)
+    shares = []
+    for u in users:
+        seen = set(liked.loc[liked["user_idx"] == u, "item_idx"])
+        cand = np.array([i for i in range(split.num_items) if i not in seen])
+        by_model = set(cand[np.argsort(-recs["MLP"].score(u, cand))[:5]])
+        by_dot = set(cand[np.argsort(-(Q[cand] @ P[u]))[:5]])
+        shares.append(len(by_model & by_dot) / 5)
+    assert table.loc["MLP", "overlap_inner@5"] == pytest.approx(np.mean(shares))
     assert table.loc["MLP", "overlap_inner@5"] < 0.9  # an MLP is not served by its embeddings' inner product
     assert table.loc["MLP", "interaction"] == "mlp"
     with pytest.raises(ValueError, match="vectors"):
@@ -186,7 +199,14 @@ def test_raw_id_model_trains_and_scores(split):
     assert list(hist.columns) == ["epoch", "loss", "seconds"] and np.isfinite(hist.loss).all()
     rec = X.KerasScorer(model, split.num_users, split.num_items, name="raw", batch_size=500)
     res = evaluate(rec, split)
-    assert 0.0 <= res.hr <= 1.0
+    # brute force: each test item's rank among its 20 sampled negatives (a tie counts half), from the scorer itself
+    users = split.test["user_idx"].to_numpy()
+    pos = np.asarray(rec.score(users, split.test["item_idx"].to_numpy()))
+    neg = np.asarray(rec.score(np.repeat(users, 20), split.test_negatives.reshape(-1))).reshape(-1, 20)
+    rank = (neg > pos[:, None]).sum(axis=1) + 0.5 * (neg == pos[:, None]).sum(axis=1)
+    got = res.per_user.set_index("user_idx").loc[users, "rank"].to_numpy()
+    np.testing.assert_allclose(got, rank)
+    assert res.hr == pytest.approx(res.per_user["hr"].mean())
     curve = X.score_curve({"raw": rec}, 3, split.num_items)
     assert curve.shape == (split.num_items, 2)
     # the score is a function of a number: neighbouring ids get nearly the same score
@@ -222,7 +242,10 @@ def test_hashing_experiment_tiny(split, synthetic):
     assert exact.collided_fraction == 0 and exact.ids_per_row == 1
     one = frame[(frame.side == "user") & (frame.num_bins == 1)].iloc[0]
     assert one.collided_fraction == 1.0 and one.ids_per_row == split.num_users
-    assert frame["hr@10"].between(0, 1).all()
+    # 16 buckets for 400 items merge ~25 films per vector: HR@10 falls to about random (10 / 21); exact ids learn.
+    # Over seeds 0-2: exact 0.73-0.76, items hashed 0.49-0.53.
+    hr = frame["hr@10"].to_numpy()
+    assert hr[0] > 10 / 21 + 0.15 and hr[0] > hr[3] + 0.1, hr
     # 16 buckets x (4 + 1) floats x 4 bytes = 320 bytes
     assert frame.iloc[3].table_kb == pytest.approx(0.32)
     with pytest.raises(ValueError, match="user_ids has"):

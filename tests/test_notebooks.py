@@ -105,3 +105,33 @@ def test_run_lesson_resolves_a_relative_data_dir(tmp_path, monkeypatch):
     import os
 
     assert os.environ["NCF_DATA_DIR"] == "../shared/datasets"  # the caller's environment is left as it was
+
+
+def test_hung_tests_time_out(request):
+    """pytest-timeout is on (pyproject.toml) with the SIGALRM method, and lesson-executing tests get longer."""
+    import inspect
+
+    from pytest_timeout import get_env_settings
+
+    from conftest import LESSON_TIMEOUT, pytest_collection_modifyitems
+    from ncf_helpers.nbrun import run_lesson
+
+    settings = get_env_settings(request.config)
+    assert (settings.timeout, settings.method) == (300.0, "signal")
+
+    class Item:  # the two kinds of collected test the hook tells apart
+        def __init__(self, fixturenames, marker=None):
+            self.fixturenames, self.markers = fixturenames, [] if marker is None else [marker]
+
+        def get_closest_marker(self, name):
+            return next((m for m in self.markers if m.name == name), None)
+
+        def add_marker(self, mark):
+            self.markers.append(mark.mark)
+
+    uses, plain, own = Item(["lesson_run"]), Item(["tmp_path"]), Item(["lesson_run"], pytest.mark.timeout(900).mark)
+    pytest_collection_modifyitems(request.config, [uses, plain, own])
+    assert [m.args for m in uses.markers] == [(LESSON_TIMEOUT,)] and plain.markers == []
+    assert [m.args for m in own.markers] == [(900,)]  # an explicit marker wins
+    # one stuck cell fails inside the lesson's test, with the cell's source, before the test's own timeout
+    assert inspect.signature(run_lesson).parameters["timeout"].default < LESSON_TIMEOUT

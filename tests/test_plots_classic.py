@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
+from matplotlib._pylab_helpers import Gcf  # noqa: E402 - pyplot's registry of open figures
 from matplotlib.figure import Figure  # noqa: E402
 
 from ncf_helpers.plots import MAX_WIDTH, OKABE_ITO, color_for, new_figure, shorten  # noqa: E402
@@ -21,7 +22,7 @@ from ncf_helpers.plots import classic as pc  # noqa: E402
 def _check(fig, n_axes: int | None = None) -> list:
     """Common checks: a Figure, not left open in pyplot, within notebook width, every visible axes labelled."""
     assert isinstance(fig, Figure)
-    assert fig.number not in plt.get_fignums() if hasattr(fig, "number") else True, "figure left open"
+    assert all(m.canvas.figure is not fig for m in Gcf.get_all_fig_managers()), "figure left open in pyplot"
     assert fig.get_figwidth() <= MAX_WIDTH + 1e-9
     axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
     if n_axes is not None:

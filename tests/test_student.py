@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import lesson_overrides, lesson_paths
+from conftest import LESSON_TIMEOUT, lesson_overrides, lesson_paths
 from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect, Passed, exercise, expect_close
 from ncf_helpers.student import main, make_student_copy, strip_solutions
 
@@ -101,6 +101,7 @@ STUDENT_LESSONS = lesson_paths()
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(LESSON_TIMEOUT)  # executes a whole lesson (student copy)
 @pytest.mark.parametrize("path", STUDENT_LESSONS, ids=[p.stem for p in STUDENT_LESSONS])
 def test_student_copy_runs_up_to_each_stub(path, tmp_path):
     """In the student copy every stub raises NotImplementedError, every check after it rejects the stub with

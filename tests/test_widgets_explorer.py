@@ -6,8 +6,6 @@ models on the synthetic data (2 epochs) and drive :class:`InteractionExplorer` a
 
 from __future__ import annotations
 
-import time
-
 import ipywidgets as W
 import matplotlib
 import numpy as np
@@ -234,8 +232,13 @@ def test_train_interaction_two_tower(synthetic, split):
     run = I.train_interaction(split, "two_tower", epochs=1, embedding_dim=8, hidden=(8,), dataset=synthetic,
                               num_pairs=400)
     assert run.history["epoch"].tolist() == [1] and run.which == "valid"
-    assert 0 <= run.metrics["ndcg@10"] <= run.metrics["hr@10"] <= 1
-    assert 0 <= run.test_metrics["ndcg@10"] <= run.test_metrics["hr@10"] <= 1
+    # the reported numbers are the shared harness' numbers for the trained model, on the validation and test items
+    from ncf_helpers.evaluate import evaluate
+
+    valid, test = evaluate(run.model, split, which="valid"), evaluate(run.model, split)
+    assert run.metrics == pytest.approx({"hr@10": valid.hr, "ndcg@10": valid.ndcg})
+    assert run.test_metrics == pytest.approx({"hr@10": test.hr, "ndcg@10": test.ndcg})
+    assert run.history["hr@10"].iloc[-1] == pytest.approx(valid.hr)
     assert run.correlation > 0.999  # the towers meet in a dot product: the score IS user vector . item vector
     np.testing.assert_allclose(run.pairs["dot"], run.pairs["score"], rtol=1e-3, atol=1e-4)
     assert run.item_vectors.shape == (split.num_items, 8) and run.model is not None
@@ -290,10 +293,8 @@ def test_explorer_trains_caches_and_updates_every_view(synthetic, split, monkeyp
     assert first.correlation < 0.95  # the MLP's score is not p_u . q_i: a cloud
     assert first.model is None  # the explorer's cache keeps arrays, not Keras models
 
-    ex.controls["interaction"].value = "mlp"  # trained before: from the cache, no training
-    start = time.perf_counter()
-    again = ex.run()
-    assert time.perf_counter() - start < 1.0
+    ex.controls["interaction"].value = "mlp"  # trained before: from the cache, no training (how fast that is on
+    again = ex.run()                           # ml-latest-small: benchmarks/explorer.py, budget < 1 s)
     assert again is first and ex.last_cached and calls == ["mlp", "dot"]
     assert len(ex.history_rows) == 2 and ex.current_row == 0 and "from the cache" in ex.status.value
 
@@ -322,5 +323,12 @@ def test_reference_metrics_are_computed_once(split):
     again = I.reference_metrics(split, fast=True)
     assert again is refs and SHARED_CACHE.hits > hits
     assert list(refs.index) == ["Popularity", "ItemCF", "MF (ALS)"]
-    assert ((refs[["hr@10", "ndcg@10"]] >= 0) & (refs[["hr@10", "ndcg@10"]] <= 1)).all().all()
+    # the popularity row is the shared harness' number on the validation item; every model beats random (10 / 100)
+    from ncf_helpers.classic import Popularity
+    from ncf_helpers.evaluate import evaluate
+
+    pop = evaluate(Popularity().fit(split), split, which="valid")
+    assert refs.loc["Popularity", "hr@10"] == pytest.approx(pop.hr)
+    assert refs.loc["Popularity", "ndcg@10"] == pytest.approx(pop.ndcg)
+    assert (refs["hr@10"] > 2 * 10 / 100).all(), refs
     assert (refs["ndcg@10"] <= refs["hr@10"]).all()  # NDCG@10 <= HR@10 for one relevant item

@@ -3,6 +3,8 @@
 Imports only numpy and pandas (plus the standard library), so lessons that only need data start fast.
 """
 
+import os
+
 from .dataset import Dataset, validate_ratings
 from .synthetic import make_synthetic, toy_matrix
 from .splits import (
@@ -13,6 +15,7 @@ from .splits import (
     to_implicit,
 )
 from .movielens import DATASETS, DataUnavailableError, data_dir_candidates, load_movielens
+from .ratings_csv import load_ratings_csv
 
 __all__ = [
     "DATASETS",
@@ -23,6 +26,7 @@ __all__ = [
     "leave_last_one_out",
     "load_dataset",
     "load_movielens",
+    "load_ratings_csv",
     "make_synthetic",
     "random_split",
     "sample_negatives",
@@ -32,13 +36,17 @@ __all__ = [
 ]
 
 
-def load_dataset(name: str = "ml-latest-small", *, seed: int = 0, **kwargs) -> Dataset:
+def load_dataset(name: str | os.PathLike = "ml-latest-small", *, seed: int = 0, **kwargs) -> Dataset:
     """Load a data set by the name the lessons' ``DATASET`` parameter uses.
 
     ``"synthetic"`` -> :func:`make_synthetic` (offline, planted ground truth); ``"toy"`` -> :func:`toy_matrix`;
-    any MovieLens name (``"ml-latest-small"``, ``"ml-100k"``, ``"ml-1m"``) -> :func:`load_movielens`.
+    any MovieLens name (``"ml-latest-small"``, ``"ml-100k"``, ``"ml-1m"``) -> :func:`load_movielens`;
+    a path ending in ``.csv`` (or a ``pathlib.Path``), e.g. ``"data/my_ratings.csv"`` -> your own ratings
+    file, :func:`load_ratings_csv` (``seed`` is not used; ``kwargs`` such as ``items=`` are passed on).
     Introduced in lesson 01.
     """
+    if isinstance(name, os.PathLike) or (isinstance(name, str) and name.lower().endswith(".csv")):
+        return load_ratings_csv(name, **kwargs)
     if name == "synthetic":
         return make_synthetic(seed=seed, **kwargs)
     if name == "toy":
@@ -46,4 +54,5 @@ def load_dataset(name: str = "ml-latest-small", *, seed: int = 0, **kwargs) -> D
     if name in DATASETS:
         return load_movielens(name, **kwargs)
     valid = ", ".join(["synthetic", "toy", *DATASETS])
-    raise ValueError(f"Unknown data set {name!r}. Choose one of: {valid}.")
+    raise ValueError(f"Unknown data set {name!r}. Choose one of: {valid}, or give the path of your own ratings "
+                     "file ending in .csv (see data/README.md).")

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .checks import check_integer_column, where
+
 RATING_COLUMNS = ("user_id", "item_id", "rating", "timestamp")
 DUPLICATE_POLICIES = ("error", "last", "mean")
 
@@ -22,26 +24,51 @@ def _first_bad_row(mask: np.ndarray | pd.Series) -> int:
     return int(np.flatnonzero(np.asarray(mask))[0])
 
 
+def _in_all(count: int, what: str) -> str:
+    """`` (3 ratings in all)`` when more than one row has the problem, else nothing."""
+    return f" ({count:,} {what} in all)" if count > 1 else ""
+
+
+def _label(labels, col: str) -> str:
+    return (labels or {}).get(col, f"column {col!r}")
+
+
 def validate_ratings(
     ratings: pd.DataFrame,
     source: str = "ratings",
     *,
     rating_range: tuple[float, float] | None = (0.5, 5.0),
+    rating_step: float | None = None,
     duplicates: str = "error",
-    row_offset: int = 2,
+    lines=None,
+    labels: dict[str, str] | None = None,
+    item_ids=None,
+    items_source: str = "the items table",
+    text_id_hint: bool = False,
 ) -> pd.DataFrame:
     """Check raw ratings and return a clean copy with columns ``user_id, item_id, rating, timestamp``.
 
     Parameters
     ----------
-    ratings : DataFrame with at least ``user_id``, ``item_id``, ``rating``, ``timestamp``.
+    ratings : DataFrame with at least ``user_id``, ``item_id``, ``rating``, ``timestamp`` (other columns are
+        dropped).
     source : the file (or description) named in error messages.
-    rating_range : inclusive ``(low, high)``; ``None`` skips the range check.
+    rating_range : inclusive ``(low, high)``; ``None`` accepts any finite number.
+    rating_step : e.g. ``0.5`` for MovieLens' half stars: every rating must be a multiple of it; ``None``
+        skips the check.
     duplicates : what to do when a ``(user_id, item_id)`` pair appears twice: ``"error"`` (default),
         ``"last"`` (keep the most recent rating) or ``"mean"`` (average the ratings, keep the latest time).
-    row_offset : added to 0-based row positions in messages (2 = a CSV with a header, counting from 1).
+    lines : maps 0-based row positions to the file's line numbers (a callable or a sequence, see
+        :func:`~ncf_helpers.data.checks.where`); ``None`` (a DataFrame built in code) names 0-based rows.
+    labels : how messages name each column, e.g. ``{"item_id": "column 'movieId'"}`` (default
+        ``column 'item_id'``).
+    item_ids : if given, every rated ``item_id`` must be one of these (the ids of the items file
+        ``items_source``); a rating of an unknown item is an error.
+    text_id_hint : add to ID errors how to map text IDs to numbers (a learner's own file).
 
-    Raises ``ValueError`` naming the file, the column and the first offending row. Introduced in lesson 01.
+    IDs and timestamps go through :func:`~ncf_helpers.data.checks.check_integer_column` (whole numbers >= 0 in
+    int64). Ratings must be finite numbers. Raises ``ValueError`` naming the file, the line (or row), the
+    column, the bad value and the fix. Introduced in lesson 01.
     """
     if duplicates not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicates={duplicates!r} is not a policy; use one of {DUPLICATE_POLICIES}.")
@@ -56,39 +83,71 @@ def validate_ratings(
     if len(ratings) == 0:
         raise ValueError(f"{source}: the file has a header but no ratings. Check that it was copied completely.")
     df = ratings.loc[:, list(RATING_COLUMNS)].reset_index(drop=True)
-    for col in ("user_id", "item_id", "timestamp"):
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() | (values != np.floor(values.fillna(0)))
-        if bad.any():
-            i = _first_bad_row(bad)
-            raise ValueError(
-                f"{source}: column {col!r} must hold whole numbers; row {i + row_offset} has {_show(df[col].iloc[i])}."
-            )
-        df[col] = values.astype(np.int64)
-    rating = pd.to_numeric(df["rating"], errors="coerce")
-    if rating.isna().any():
-        i = _first_bad_row(rating.isna())
-        raise ValueError(
-            f"{source}: column 'rating' must be a number; row {i + row_offset} has {_show(df['rating'].iloc[i])} "
-            "(NaN or text). Remove or fix that row."
-        )
+    for col, what, example in (("user_id", "IDs", "42"), ("item_id", "IDs", "42"),
+                               ("timestamp", "Timestamps (seconds since 1970-01-01 UTC)", "964982703")):
+        df[col] = check_integer_column(df[col], source=source, column=_label(labels, col), lines=lines,
+                                       minimum=0, what=what, example=example,
+                                       text_id_hint=text_id_hint and col != "timestamp")
+    fix = "Correct or delete that line." if lines is not None else "Correct or drop that row."
+    rating_label = _label(labels, "rating")
+    raw = df["rating"]
+    rating = pd.to_numeric(raw, errors="coerce") if raw.dtype.kind not in "fiu" else raw.astype(np.float64)
+    if raw.dtype.kind == "b" or rating.isna().any():
+        i = 0 if raw.dtype.kind == "b" else _first_bad_row(rating.isna())
+        value = raw.iloc[i]
+        shown = "the cell is empty" if value is None or (isinstance(value, float) and np.isnan(value)) or (
+            isinstance(value, str) and not value.strip()) else f"{_show(value)} is not a number"
+        raise ValueError(f"{source}: {where(i, lines)}, {rating_label}: {shown}. Ratings must be numbers. {fix}")
+    values = rating.to_numpy(np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = _first_bad_row(bad)
+        raise ValueError(f"{source}: {where(i, lines)}, {rating_label}: {_show(raw.iloc[i])} is not a finite number. "
+                         f"Ratings must be finite numbers. {fix}")
     if rating_range is not None:
         lo, hi = rating_range
-        bad = (rating < lo) | (rating > hi)
+        bad = (values < lo) | (values > hi)
         if bad.any():
             i = _first_bad_row(bad)
             raise ValueError(
-                f"{source}: column 'rating' must lie in [{lo}, {hi}]; row {i + row_offset} has {rating.iloc[i]}."
+                f"{source}: {where(i, lines)}, {rating_label}: {_show(values[i])} is outside [{lo}, {hi}]"
+                f"{_in_all(int(bad.sum()), 'such ratings')}. Ratings of this data set must lie in [{lo}, {hi}]. {fix}"
             )
-    df["rating"] = rating.astype(np.float32)
+    if rating_step is not None:
+        steps = values / rating_step
+        bad = np.abs(steps - np.round(steps)) > 1e-6
+        if bad.any():
+            i = _first_bad_row(bad)
+            raise ValueError(
+                f"{source}: {where(i, lines)}, {rating_label}: {_show(values[i])} is not a multiple of {rating_step}"
+                f"{_in_all(int(bad.sum()), 'such ratings')}; this data set rates in steps of {rating_step}. {fix}"
+            )
+    df["rating"] = values.astype(np.float32)
+    if item_ids is not None:
+        known = np.asarray(item_ids, dtype=np.int64)
+        unknown = ~np.isin(df["item_id"].to_numpy(), known)
+        if unknown.any():
+            i = _first_bad_row(unknown)
+            ids = np.unique(df["item_id"].to_numpy()[unknown])
+            example = ", ".join(str(v) for v in ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise ValueError(
+                f"{source}: {where(i, lines)}, {_label(labels, 'item_id')}: item {df['item_id'].iloc[i]} is not in "
+                f"{items_source} ({int(unknown.sum()):,} rating(s) in all refer to {len(ids):,} id(s) missing there: "
+                f"{example}). "
+                f"Every rated item must be listed in {items_source}: add the missing items there, delete those "
+                "ratings, or use a ratings file and an items file from the same release."
+            )
     dup = df.duplicated(["user_id", "item_id"], keep="first")
     if dup.any():
         if duplicates == "error":
             i = _first_bad_row(dup)
+            u, it = df["user_id"].iloc[i], df["item_id"].iloc[i]
+            j = _first_bad_row((df["user_id"].to_numpy() == u) & (df["item_id"].to_numpy() == it))
             raise ValueError(
-                f"{source}: the (user_id, item_id) pair ({df['user_id'].iloc[i]}, {df['item_id'].iloc[i]}) appears "
-                f"again at row {i + row_offset} ({int(dup.sum())} repeated pairs in all). Each pair must appear once; "
-                "pass duplicates='last' to keep the most recent rating or duplicates='mean' to average them."
+                f"{source}: {where(i, lines)}: the (user, item) pair ({u}, {it}) appears again; it first appears "
+                f"on {where(j, lines)}{_in_all(int(dup.sum()), 'repeated pairs')}. Each pair must appear once: delete "
+                "one of them, or pass duplicates='last' to keep the most recent rating or duplicates='mean' to "
+                "average them."
             )
         df = df.sort_values(["user_id", "item_id", "timestamp"], kind="stable")
         if duplicates == "last":
@@ -99,6 +158,28 @@ def validate_ratings(
             )[list(RATING_COLUMNS)]
         df = df.reset_index(drop=True)
     return df
+
+
+def check_items(items: pd.DataFrame, source: str, *, lines=None, label: str = "column 'item_id'") -> pd.DataFrame:
+    """Check an items table (``item_id`` plus any other columns) and return a copy with int64 ``item_id``.
+
+    ``item_id`` goes through :func:`~ncf_helpers.data.checks.check_integer_column`; an id listed twice is an
+    error naming both lines (or 0-based rows). Lesson 01.
+    """
+    if "item_id" not in items.columns:
+        raise ValueError(f"{source}: the items table needs an 'item_id' column; found {list(items.columns)}.")
+    items = items.reset_index(drop=True).copy()
+    items["item_id"] = check_integer_column(items["item_id"], source=source, column=label, lines=lines)
+    dup = items["item_id"].duplicated(keep="first").to_numpy()
+    if dup.any():
+        i = _first_bad_row(dup)
+        value = items["item_id"].iloc[i]
+        j = _first_bad_row(items["item_id"].to_numpy() == value)
+        raise ValueError(
+            f"{source}: {where(i, lines)}, {label}: item {value} appears again; it first appears on {where(j, lines)}"
+            f"{_in_all(int(dup.sum()), 'repeated ids')}. Each item must be listed once: delete one of the two."
+        )
+    return items
 
 
 @dataclass
@@ -116,6 +197,10 @@ class Dataset:
     item_ids : int array ``[num_items]``: raw item id of each ``item_idx``.
     truth : for synthetic data, the planted structure (``user_factors [num_users, num_genres]``,
         ``item_factors [num_items, num_genres]``, ``item_popularity [num_items]``, ...); ``None`` for real data.
+    source : where the data came from (a folder, a file, ``make_synthetic(seed=0)``).
+    has_timestamps : ``False`` for a ratings file without a ``timestamp`` column, where ``timestamp`` holds the
+        row's position in the file (row order stands in for time; see :func:`~ncf_helpers.data.load_ratings_csv`).
+    notes : sentences :meth:`summary` prints last (e.g. how a file without ratings was read).
     """
 
     name: str
@@ -125,6 +210,8 @@ class Dataset:
     item_ids: np.ndarray
     truth: dict[str, Any] | None = None
     source: str = ""
+    has_timestamps: bool = True
+    notes: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -138,29 +225,25 @@ class Dataset:
         source: str = "",
         rating_range: tuple[float, float] | None = (0.5, 5.0),
         duplicates: str = "error",
+        has_timestamps: bool = True,
+        notes: tuple[str, ...] = (),
     ) -> "Dataset":
         """Build a Dataset from raw ``ratings`` (``user_id, item_id, rating, timestamp``) and optional ``items``
-        (``item_id, title, genres``). Items that appear in ratings but not in ``items`` get a placeholder
-        title; every item in ``items`` gets an index even if nobody rated it."""
-        clean = validate_ratings(ratings, source or name, rating_range=rating_range, duplicates=duplicates)
+        (``item_id``, optional ``title``, ``genres``; missing titles become ``"item <id>"``). Every item in
+        ``items`` gets an index even if nobody rated it; a rating of an item that is not in ``items`` is an
+        error (see :func:`validate_ratings`). Without ``items``, the items are the rated ones."""
+        where_items = f"{source or name} (items table)"
+        if items is not None:
+            items = check_items(items, where_items)
+        clean = validate_ratings(ratings, source or name, rating_range=rating_range, duplicates=duplicates,
+                                 item_ids=None if items is None else items["item_id"].to_numpy(),
+                                 items_source=where_items)
         if items is None:
             items = pd.DataFrame({"item_id": np.unique(clean["item_id"])})
-        items = items.copy()
-        if "item_id" not in items.columns:
-            raise ValueError(f"{source or name}: the items table needs an 'item_id' column; found {list(items.columns)}.")
         if "title" not in items.columns:
             items["title"] = [f"item {i}" for i in items["item_id"]]
         if "genres" not in items.columns:
             items["genres"] = [[] for _ in range(len(items))]
-        if items["item_id"].duplicated().any():
-            i = _first_bad_row(items["item_id"].duplicated())
-            raise ValueError(f"{source or name}: item_id {items['item_id'].iloc[i]} appears twice in the items table.")
-        unknown = np.setdiff1d(clean["item_id"].unique(), items["item_id"].to_numpy())
-        if len(unknown):
-            extra = pd.DataFrame(
-                {"item_id": unknown, "title": [f"item {i}" for i in unknown], "genres": [[] for _ in unknown]}
-            )
-            items = pd.concat([items, extra], ignore_index=True)
         items = items.sort_values("item_id", kind="stable").reset_index(drop=True)
         item_ids = items["item_id"].to_numpy(np.int64)
         user_ids = np.unique(clean["user_id"].to_numpy(np.int64))
@@ -170,7 +253,8 @@ class Dataset:
         clean = clean.iloc[order].reset_index(drop=True)
         items.insert(0, "item_idx", np.arange(len(items), dtype=np.int32))
         items = items[["item_idx", "item_id", "title", "genres"] + [c for c in items.columns if c not in ("item_idx", "item_id", "title", "genres")]]
-        return cls(name=name, ratings=clean, items=items, user_ids=user_ids, item_ids=item_ids, truth=truth, source=source)
+        return cls(name=name, ratings=clean, items=items, user_ids=user_ids, item_ids=item_ids, truth=truth,
+                   source=source, has_timestamps=has_timestamps, notes=tuple(notes))
 
     # ------------------------------------------------------------------ sizes and maps
     @property
@@ -242,8 +326,10 @@ class Dataset:
             "rating_mean": float(r["rating"].mean()),
             "min_ratings_per_user": int(per_user.min()),
             "median_ratings_per_user": float(np.median(per_user)),
-            "first_rating": pd.to_datetime(int(r["timestamp"].min()), unit="s").date().isoformat(),
-            "last_rating": pd.to_datetime(int(r["timestamp"].max()), unit="s").date().isoformat(),
+            "first_rating": pd.to_datetime(int(r["timestamp"].min()), unit="s").date().isoformat()
+            if self.has_timestamps else None,
+            "last_rating": pd.to_datetime(int(r["timestamp"].max()), unit="s").date().isoformat()
+            if self.has_timestamps else None,
             "num_genres": len(self.genres),
         }
 
@@ -259,9 +345,11 @@ class Dataset:
             f"  density       {s['density']:>12.4%}  (ratings / (users x rated items))",
             f"  ratings/user  {s['min_ratings_per_user']:>12,}  minimum, {s['median_ratings_per_user']:,.0f} median",
             f"  rating scale  {s['rating_min']:>12}  to {s['rating_max']} (mean {s['rating_mean']:.2f})",
-            f"  dates         {s['first_rating']:>12}  to {s['last_rating']}",
+            (f"  dates         {s['first_rating']:>12}  to {s['last_rating']}" if self.has_timestamps else
+             "  dates                 none  (no timestamp column: the order of the rows stands in for time)"),
             f"  genres        {s['num_genres']:>12}",
         ]
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __repr__(self) -> str:  # keep notebook output short

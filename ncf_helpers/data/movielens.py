@@ -36,14 +36,15 @@ import urllib.request
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset, validate_ratings
+from ._files import LineMap, read_table
+from .dataset import Dataset, check_items, validate_ratings
 
 __all__ = [
     "DATASETS",
@@ -82,15 +83,18 @@ class DataUnavailableError(RuntimeError):
 
 
 class ParsedFiles(NamedTuple):
-    """What a reader returns: raw ratings ``user_id, item_id, rating, timestamp`` (one row per line of the
-    ratings file, not yet validated), items ``item_id, title, genres`` (genres a list of str), the ratings file
-    named in messages, and the offset that turns a 0-based data row into the file's line number."""
+    """What a reader returns: raw ratings ``user_id, item_id, rating, timestamp`` (one row per data line of the
+    ratings file, not yet validated), items ``item_id, title, genres`` (genres a list of str; ``item_id``
+    already checked), the ratings file named in messages, the items file, ``ratings_lines`` (maps a 0-based
+    ratings row to its line in the file, see :class:`~ncf_helpers.data._files.LineMap`) and ``ratings_labels``
+    (how messages name each ratings column, e.g. ``{"item_id": "column 'movieId'"}``)."""
 
     ratings: pd.DataFrame
     items: pd.DataFrame
     ratings_source: str
-    row_offset: int
-    items_source: str = ""
+    items_source: str
+    ratings_lines: Callable[[int], int] | None = None
+    ratings_labels: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class MovieLensSpec:
     row_counts : expected number of data rows (lines without the header) per file.
     reader : ``reader(folder, spec) -> ParsedFiles``.
     rating_range : inclusive range of valid ratings.
+    rating_step : every rating is a multiple of it (0.5 for half stars, 1.0 for whole stars).
     """
 
     url: str
@@ -119,6 +124,7 @@ class MovieLensSpec:
     reader: Callable[[Path, "MovieLensSpec"], ParsedFiles]
     rating_range: tuple[float, float] = (0.5, 5.0)
     description: str = ""
+    rating_step: float | None = None
 
     @property
     def zip_name(self) -> str:
@@ -130,34 +136,10 @@ class MovieLensSpec:
 
 
 # ---------------------------------------------------------------------------------------------------- readers
-def _read_table(path: Path, **kwargs) -> pd.DataFrame:
-    """``pd.read_csv`` with errors that name the file."""
-    try:
-        return pd.read_csv(path, **kwargs)
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{path}: the file is empty. Copy or download it again.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path}: cannot be parsed ({first}).") from exc
-
-
 def _check_columns(df: pd.DataFrame, path: Path, needed: list[str]) -> None:
     missing = [c for c in needed if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; found {list(df.columns)}. Expected {needed}.")
-
-
-def _check_item_ids(items: pd.DataFrame, path: Path, row_offset: int) -> pd.DataFrame:
-    values = pd.to_numeric(items["item_id"], errors="coerce")
-    bad = values.isna() | (values != np.floor(values.fillna(0)))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(
-            f"{path}: the movie id must be a whole number; row {i + row_offset} has {items['item_id'].iloc[i]!r}."
-        )
-    items = items.copy()
-    items["item_id"] = values.astype(np.int64)
-    return items
 
 
 def _split_genres(text: pd.Series) -> list[list[str]]:
@@ -172,18 +154,22 @@ def read_ml_latest(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
     genres separated by ``|``; ``(no genres listed)`` becomes an empty list). UTF-8 with a header."""
     folder = Path(folder)
     rpath, mpath = folder / "ratings.csv", folder / "movies.csv"
-    ratings = _read_table(rpath).rename(
-        columns={"userId": "user_id", "movieId": "item_id"}
-    )
-    movies = _read_table(mpath, dtype={"title": str, "genres": str}, keep_default_na=False)
+    ratings = read_table(rpath, int_columns=("userId", "movieId", "timestamp"))
+    _check_columns(ratings, rpath, ["userId", "movieId", "rating", "timestamp"])
+    ratings = ratings.rename(columns={"userId": "user_id", "movieId": "item_id"})
+    movies = read_table(mpath, int_columns=("movieId",), dtype={"title": str, "genres": str}, keep_default_na=False)
     _check_columns(movies, mpath, ["movieId", "title", "genres"])
-    movies = movies.rename(columns={"movieId": "item_id"})
-    movies = _check_item_ids(movies, mpath, 2)
+    movies = check_items(movies.rename(columns={"movieId": "item_id"}), str(mpath), lines=LineMap(mpath),
+                         label="column 'movieId'")
     items = pd.DataFrame(
         {"item_id": movies["item_id"].to_numpy(), "title": movies["title"].astype(str).to_numpy(),
          "genres": _split_genres(movies["genres"])}
     )
-    return ParsedFiles(ratings, items, str(rpath), 2, str(mpath))
+    labels = {"user_id": "column 'userId'", "item_id": "column 'movieId'"}
+    return ParsedFiles(ratings, items, str(rpath), str(mpath), LineMap(rpath), labels)
+
+
+ML100K_FIELDS = "user id, item id, rating, timestamp"
 
 
 def read_ml_100k(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
@@ -192,28 +178,58 @@ def read_ml_100k(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
     (``name|index``, the flag columns' names). The genre ``unknown`` becomes an empty list."""
     folder = Path(folder)
     dpath, ipath, gpath = folder / "u.data", folder / "u.item", folder / "u.genre"
-    ratings = _read_table(dpath, sep="\t", header=None, names=["user_id", "item_id", "rating", "timestamp"],
-                          engine="c")
+    ratings = read_table(dpath, sep="\t", header=None, int_columns=(0, 1, 3), header_lines=0, expected_fields=4,
+                         field_names=ML100K_FIELDS)
+    ratings.columns = ["user_id", "item_id", "rating", "timestamp"]
     genre_rows = [line.rsplit("|", 1) for line in gpath.read_text(encoding="latin-1").splitlines() if line.strip()]
     try:
         genre_names = [name for name, _ in sorted(genre_rows, key=lambda r: int(r[1]))]
     except (ValueError, IndexError):
         raise ValueError(f"{gpath}: every line must read 'name|index' (e.g. 'Action|1').") from None
     cols = ["item_id", "title", "release_date", "video_release_date", "imdb_url"] + genre_names
-    movies = _read_table(ipath, sep="|", header=None, names=cols, encoding="latin-1", quoting=csv.QUOTE_NONE,
-                         dtype={"title": str}, keep_default_na=False, index_col=False)
-    movies = _check_item_ids(movies, ipath, 1)
+    movies = read_table(ipath, sep="|", header=None, names=cols, encoding="latin-1", quoting=csv.QUOTE_NONE,
+                        dtype={"title": str}, keep_default_na=False, int_columns=("item_id",), header_lines=0,
+                        field_names="id|title|release date|video release date|IMDb URL| + one flag per genre")
+    lines = LineMap(ipath, encoding="latin-1", header_lines=0)
+    movies = check_items(movies, str(ipath), lines=lines, label="field 1 (movie id)")
     flags = movies[genre_names].apply(pd.to_numeric, errors="coerce")
-    bad = flags.isna().any(axis=1).to_numpy()
+    bad = (flags.isna() | ~flags.isin([0, 1])).any(axis=1).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{ipath}: row {i + 1} should end with {len(genre_names)} genre flags (0 or 1).")
+        raise ValueError(f"{ipath}: line {lines(i)} should end with {len(genre_names)} genre flags (0 or 1).")
     flag_arr = flags.to_numpy() > 0
     names = np.array(genre_names, dtype=object)
     genres = [[g for g in names[row] if g != "unknown"] for row in flag_arr]
     items = pd.DataFrame({"item_id": movies["item_id"].to_numpy(), "title": movies["title"].astype(str).to_numpy(),
                           "genres": genres})
-    return ParsedFiles(ratings, items, str(dpath), 1, str(ipath))
+    labels = {"user_id": "field 1 (user id)", "item_id": "field 2 (item id)", "rating": "field 3 (rating)",
+              "timestamp": "field 4 (timestamp)"}
+    return ParsedFiles(ratings, items, str(dpath), str(ipath), LineMap(dpath, encoding="utf-8", header_lines=0), labels)
+
+
+def _check_double_colons(path: Path, separators: int, fields: str) -> None:
+    """Every non-blank line of ``path`` holds exactly ``separators`` ``'::'`` and no other ``':'``, so that reading
+    fields 0, 2, 4, 6 of a ':'-split line hides nothing. Raises ``ValueError`` naming the first line that does
+    not. Fast path: three byte counts over the whole file; only when they disagree are lines checked one by one
+    (vectorised with numpy) to find the line."""
+    raw = path.read_bytes()
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1)
+    if raw.count(b":") == 2 * separators * lines and raw.count(b"::") == separators * lines and b":::" not in raw:
+        return
+    data = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    if ends.size == 0 or ends[-1] != data.size - 1:
+        ends = np.append(ends, data.size)  # a last line without a newline
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    colon = np.flatnonzero(data == 58)
+    per_line = np.searchsorted(colon, ends) - np.searchsorted(colon, starts)
+    pair_start = colon[:-1][np.diff(colon) == 1] if colon.size > 1 else colon[:0]  # ':' followed by ':'
+    pairs = np.searchsorted(pair_start, ends) - np.searchsorted(pair_start, starts)
+    for k in np.flatnonzero((per_line != 2 * separators) | (pairs != separators)):
+        if per_line[k] == 0 and not data[starts[k]:ends[k]].tobytes().strip():
+            continue  # a blank line (pandas skips it too)
+        raise ValueError(f"{path}: line {int(k) + 1} should read {fields} ({separators + 1} fields separated by '::'). "
+                         "Fix that line.")
 
 
 def read_ml_1m(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
@@ -221,12 +237,15 @@ def read_ml_1m(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
     (``MovieID::Title::Genres``, latin-1, genres separated by ``|``). No headers."""
     folder = Path(folder)
     rpath, mpath = folder / "ratings.dat", folder / "movies.dat"
-    # Splitting on ':' with the fast C parser: '1::1193::5::978300760' -> fields 0, 2, 4, 6.
-    ratings = _read_table(rpath, sep=":", header=None, usecols=[0, 2, 4, 6], engine="c")
-    if ratings.shape[1] != 4:
-        raise ValueError(f"{rpath}: expected 4 fields separated by '::' on every line.")
+    # Splitting on ':' with the fast C parser: '1::1193::5::978300760' -> fields 0, 2, 4, 6 (1, 3, 5 empty);
+    # _check_double_colons first makes sure no line has a stray or missing ':' that usecols would hide.
+    fields = "UserID::MovieID::Rating::Timestamp"
+    _check_double_colons(rpath, 3, fields)
+    ratings = read_table(rpath, sep=":", header=None, usecols=[0, 2, 4, 6], engine="c", int_columns=(0, 2, 6),
+                         header_lines=0, field_names=fields)
+    lines = LineMap(rpath, encoding="latin-1", header_lines=0)
     ratings.columns = ["user_id", "item_id", "rating", "timestamp"]
-    ids, titles, genres = [], [], []
+    ids, titles, genres, numbers = [], [], [], []
     with open(mpath, encoding="latin-1", newline=None) as fh:
         for n, line in enumerate(fh, start=1):
             line = line.rstrip("\n")
@@ -234,16 +253,19 @@ def read_ml_1m(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
                 continue
             parts = line.split("::")
             if len(parts) != 3:
-                raise ValueError(f"{mpath}: row {n} should read 'MovieID::Title::Genres'; it has {line!r}.")
+                raise ValueError(f"{mpath}: line {n} should read 'MovieID::Title::Genres'; it has {line!r}.")
             ids.append(parts[0])
             titles.append(parts[1])
             genres.append(parts[2])
+            numbers.append(n)
     if not ids:
         raise ValueError(f"{mpath}: the file is empty. Copy or download it again.")
-    items = _check_item_ids(pd.DataFrame({"item_id": ids}), mpath, 1)
-    items["title"] = titles
+    items = check_items(pd.DataFrame({"item_id": ids, "title": titles}), str(mpath), lines=numbers,
+                        label="field 1 (MovieID)")
     items["genres"] = _split_genres(pd.Series(genres, dtype=object))
-    return ParsedFiles(ratings, items, str(rpath), 1, str(mpath))
+    labels = {"user_id": "field 1 (UserID)", "item_id": "field 2 (MovieID)", "rating": "field 3 (Rating)",
+              "timestamp": "field 4 (Timestamp)"}
+    return ParsedFiles(ratings, items, str(rpath), str(mpath), lines, labels)
 
 
 # ---------------------------------------------------------------------------------------------------- registry
@@ -264,6 +286,7 @@ DATASETS: dict[str, MovieLensSpec] = {
         row_counts={"ratings.csv": 100_836, "movies.csv": 9_742},
         reader=read_ml_latest,
         rating_range=(0.5, 5.0),
+        rating_step=0.5,
         description="100,836 ratings (0.5-5 stars) by 610 users on 9,742 movies, 1996-2018",
     ),
     # ml-100k and ml-1m: no published sha256 sums we could check, so downloads are verified by row counts only.
@@ -276,6 +299,7 @@ DATASETS: dict[str, MovieLensSpec] = {
         row_counts={"u.data": 100_000},
         reader=read_ml_100k,
         rating_range=(1.0, 5.0),
+        rating_step=1.0,
         description="100,000 ratings (1-5 stars) by 943 users on 1,682 movies, 1997-1998",
     ),
     "ml-1m": MovieLensSpec(
@@ -287,6 +311,7 @@ DATASETS: dict[str, MovieLensSpec] = {
         row_counts={"ratings.dat": 1_000_209},
         reader=read_ml_1m,
         rating_range=(1.0, 5.0),
+        rating_step=1.0,
         description="1,000,209 ratings (1-5 stars) by 6,040 users on about 3,900 movies, 2000-2003",
     ),
 }
@@ -387,10 +412,13 @@ def _count_problem(parsed: ParsedFiles, spec: MovieLensSpec) -> str | None:
 
 
 def _parse_and_build(name: str, folder: Path, spec: MovieLensSpec, duplicates: str) -> Dataset:
-    """Parse ``folder`` with ``spec.reader``, validate (ValueError naming file and row), check row counts."""
+    """Parse ``folder`` with ``spec.reader``, validate (ValueError naming file, line and column), check row
+    counts. Every rated movie must be in the movies file."""
     parsed = spec.reader(folder, spec)
     clean = validate_ratings(parsed.ratings, parsed.ratings_source, rating_range=spec.rating_range,
-                             duplicates=duplicates, row_offset=parsed.row_offset)
+                             rating_step=spec.rating_step, duplicates=duplicates, lines=parsed.ratings_lines,
+                             labels=dict(parsed.ratings_labels or {}), item_ids=parsed.items["item_id"].to_numpy(),
+                             items_source=parsed.items_source)
     problem = _count_problem(parsed, spec)
     if problem:
         raise ValueError(
