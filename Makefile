@@ -18,7 +18,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "This course needs Python 3.10, 3.11 or 3.12 (TensorFlow wheels); found %d.%d. Set PYTHON=python3.11, e.g. make lab PYTHON=python3.11." % v)'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[lab,test]'
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[lab,test,instructor]'
 	$(BIN)/python -m ncf_helpers.setup_lab
 	@touch $(STAMP)
 

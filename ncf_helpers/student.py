@@ -4,11 +4,13 @@ Usage (or ``make student``)::
 
     python -m ncf_helpers.student lessons/ student/
 
-Solutions are marked as nbgrader marks them, so instructors can use nbgrader instead of this tool:
+Solutions are marked as nbgrader marks them, so instructors can use nbgrader instead of this tool
+(``python -m ncf_helpers.assignments``; nbgrader's release and this copy stub the same cells):
 
 * in a code cell, the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` become
   ``# YOUR CODE HERE`` and ``raise NotImplementedError(...)`` at the same indentation;
-* in a markdown cell, the lines between the markers become ``YOUR ANSWER HERE``.
+* markdown cells are copied as they are: the course has no written answers to hide (the "Think about it"
+  answers are folded, not removed), and prose that *shows* the markers must stay readable.
 
 Everything else is copied unchanged (other files in the folder too). The output folder is written next to its
 final place and renamed into it, so an interrupted run never leaves a half-written copy.
@@ -65,7 +67,7 @@ def make_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> 
     nb = nbformat.from_dict(nb)
     total = 0
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type in ("code", "markdown"):
+        if cell.cell_type == "code":  # markdown is prose: left alone (see the module docstring)
             cell.source, n = strip_solutions(cell.source, cell.cell_type, f"{name}, cell {index}")
             total += n
         if cell.cell_type == "code":

@@ -23,7 +23,7 @@ def _pyproject(repo: Path = REPO) -> dict[str, str]:
     data = tomllib.loads((repo / "pyproject.toml").read_text())
     project = data["project"]
     reqs = list(project["dependencies"])
-    for extra in ("lab", "test"):
+    for extra in ("lab", "test", "instructor"):
         reqs += project["optional-dependencies"][extra]
     out: dict[str, str] = {}
     for r in reqs:

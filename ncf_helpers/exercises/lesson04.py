@@ -1,5 +1,5 @@
 """Checks for lesson 04 (NeuralCF). Each check calls the learner's function on small inputs it builds itself
-(no TensorFlow, no notebook state) and compares with a reference; the message says what was expected, what
+(no notebook state; only 4.6 imports Keras) and compares with a reference; the message says what was expected, what
 came back, and a hint.
 
 * 4.1 :func:`check_embedding_lookup` - ``one_hot_times_table(idx, table)``: an embedding layer is a one-hot
@@ -12,6 +12,8 @@ came back, and a hint.
   negative sampling for one user.
 * 4.5 :func:`check_collision_share` - ``expected_collided_share(num_ids, num_bins)``: the hashing trick's
   collisions.
+* 4.6 :func:`check_gmf` - ``build_gmf(num_users, num_items, embedding_dim)``: GMF written with ``keras.layers``,
+  matching ``build_model(..., "gmf", output="sigmoid")`` given the same weights (imports Keras).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from . import number as _number
 __all__ = [
     "check_collision_share",
     "check_embedding_lookup",
+    "check_gmf",
     "check_mlp_forward",
     "check_negative_sampler",
     "check_param_count",
@@ -202,3 +205,82 @@ def check_collision_share(expected_collided_share):
                      hint="Each other id misses my bucket with probability 1 - 1/num_bins; all num_ids - 1 of them "
                           "miss it with probability (1 - 1/num_bins) ** (num_ids - 1).")
     return "With as many buckets as ids, about 63% of the ids share their vector with someone."
+
+
+# ---------------------------------------------------------------------------------------------- 4.6
+def _weights_by_shape(model, num_users: int, num_items: int, d: int) -> dict:
+    """The learner's GMF weights found by shape: user table, item table, output kernel and bias."""
+    found: dict = {}
+    for w in model.weights:
+        shape = tuple(int(s) for s in w.shape)
+        key = {(num_users, d): "user", (num_items, d): "item", (d, 1): "kernel", (1,): "bias"}.get(shape)
+        if key is None:
+            shape_hint = ""
+            if shape == (2 * d, 1):
+                shape_hint = (" That is the kernel of a Dense layer on the CONCATENATED embeddings (the MLP of "
+                              "exercise 4.3); GMF multiplies them element-wise: keras.layers.Multiply()([p, q]).")
+            raise ExerciseIncorrect(f"your model has a weight of shape {shape}; a GMF with {num_users} users, "
+                                    f"{num_items} items and embedding_dim={d} has only ({num_users}, {d}), "
+                                    f"({num_items}, {d}), ({d}, 1) and (1,).{shape_hint}")
+        if key in found:
+            raise ExerciseIncorrect(f"your model has two weights of shape {shape}: build ONE user table, ONE item "
+                                    "table and ONE Dense(1) output layer.")
+        found[key] = w
+    if "kernel" not in found or "bias" not in found:
+        raise ExerciseIncorrect("your model has no Dense(1) output layer with a bias: GMF ends in "
+                                "keras.layers.Dense(1, activation='sigmoid') on the element-wise product. (A plain "
+                                "Dot layer is MF, without GMF's learned weight per dimension.)")
+    for key, what in (("user", "user Embedding(num_users, embedding_dim)"),
+                      ("item", "item Embedding(num_items, embedding_dim)")):
+        if key not in found:
+            raise ExerciseIncorrect(f"your model has no {what}; check that you pass num_users, num_items and "
+                                    "embedding_dim to the right layers.")
+    return found
+
+
+@exercise("4.6", "GMF from keras.layers")
+def check_gmf(build_gmf):
+    """``build_gmf(num_users, num_items, embedding_dim)``: a ``keras.Model`` with inputs ``{"user_idx": int
+    [batch], "item_idx": int [batch]}`` and output ``[batch, 1]`` = ``sigmoid(h . (p_u * q_i) + b)``. The check
+    builds ``build_model(num_users, num_items, "gmf", output="sigmoid")``, copies its weights into the learner's
+    model (matched by shape) and compares the predictions for every (user, item) pair."""
+    import keras
+
+    from ..models import build_model
+
+    num_users, num_items, d = 5, 7, 3
+    model = build_gmf(num_users, num_items, d)
+    if model is None:
+        raise ExerciseIncorrect("build_gmf(5, 7, 3) returned None. Did you forget to `return keras.Model(...)`?")
+    expect(isinstance(model, keras.Model), f"build_gmf(5, 7, 3) returned a {type(model).__name__}; return the "
+                                           "keras.Model(inputs={...}, outputs=...) you built.")
+    ref = build_model(num_users, num_items, "gmf", embedding_dim=d, output="sigmoid", seed=0, compile=False)
+    rng = np.random.default_rng(0)
+    values = {"user": rng.normal(size=(num_users, d)), "item": rng.normal(size=(num_items, d)),
+              "kernel": rng.normal(size=(d, 1)), "bias": np.array([0.3])}
+    ref.get_layer("user_embedding").set_weights([values["user"]])
+    ref.get_layer("item_embedding").set_weights([values["item"]])
+    ref.get_layer("prediction").set_weights([values["kernel"], values["bias"]])
+    for key, w in _weights_by_shape(model, num_users, num_items, d).items():
+        w.assign(values[key].astype(w.dtype))
+    users, items = np.meshgrid(np.arange(num_users), np.arange(num_items), indexing="ij")
+    inputs = {"user_idx": users.reshape(-1).astype("int32"), "item_idx": items.reshape(-1).astype("int32")}
+    try:
+        got = model.predict(inputs, verbose=0)
+    except Exception as exc:  # noqa: BLE001 - the learner's model may fail in many ways; say which input it needs
+        raise ExerciseIncorrect(f"calling your model on {{'user_idx': ..., 'item_idx': ...}} failed with "
+                                f"{type(exc).__name__}: {exc}. Name the inputs keras.Input(shape=(), dtype='int32', "
+                                "name='user_idx') and name='item_idx', and pass them as a dict to keras.Model.") from None
+    got = _array(got, "your model's predictions").reshape(-1)
+    want = np.asarray(ref.predict(inputs, verbose=0), dtype=float).reshape(-1)
+    expect(got.shape == want.shape, f"your model returned {got.shape[0]} scores for {want.shape[0]} (user, item) "
+                                    "pairs: one score per pair, output shape [batch, 1].")
+    logits = np.log(want) - np.log1p(-want)
+    if np.allclose(got, logits, rtol=1e-4, atol=1e-5):
+        raise ExerciseIncorrect("your scores are the logits h . (p_u * q_i) + b: the output layer needs "
+                                "activation='sigmoid' so the scores are probabilities in [0, 1].")
+    expect_close(got, want, "your GMF's predictions for all 35 (user, item) pairs (weights copied from "
+                 "build_model(5, 7, 'gmf', output='sigmoid'))", rtol=1e-4, atol=1e-5,
+                 hint="Embed user_idx with the user table and item_idx with the item table, multiply the two vectors "
+                      "element-wise (keras.layers.Multiply), then Dense(1, activation='sigmoid').")
+    return "This is exactly build_model(num_users, num_items, 'gmf', output='sigmoid'): GMF is MF with a learned h."

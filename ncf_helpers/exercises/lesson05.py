@@ -6,6 +6,8 @@
 * 5.3 :func:`check_genre_profile` - ``genre_profile(genre_matrix, liked_items)``: the user tower's side feature.
 * 5.4 :func:`check_top_k_by_model` - ``top_k_by_model(user_vector, item_vectors, w, b, k)``: the top items of
   the seed's model ``sigmoid(w * u.v + b)``, which a plain dot-product index gets wrong when ``w < 0``.
+* 5.5 :func:`check_recommend_from_towers` - ``recommend_from_towers(user_tower, item_tower, user_idx, num_items,
+  seen, k)``: the serving step from two Keras towers' outputs, without the user's seen items (imports Keras).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import numpy as np
 
 from . import ExerciseIncorrect, exercise, expect, expect_close
 
-__all__ = ["check_cached_vectors", "check_genre_profile", "check_top_k_by_dot", "check_top_k_by_model"]
+__all__ = ["check_cached_vectors", "check_genre_profile", "check_recommend_from_towers", "check_top_k_by_dot",
+           "check_top_k_by_model"]
 
 
 def _as_int_list(value, what: str) -> list[int]:
@@ -127,3 +130,58 @@ def check_top_k_by_model(top_k_by_model):
            "rather than by the rounded probability.")
     return ("A maximum-inner-product index always returns the largest dot products; with w < 0 query it with "
             "w * user_vector instead.")
+
+
+def _towers(num_users: int, num_items: int, d: int, seed: int):
+    """Two small Keras towers (Embedding -> Dense) with fixed random weights: ids ``[batch]`` -> ``[batch, d]``."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    towers = []
+    for n, name in ((num_users, "user_tower"), (num_items, "item_tower")):
+        ids = keras.Input(shape=(), dtype="int32", name=name.split("_")[0] + "_idx")
+        x = keras.layers.Embedding(n, 4)(ids)
+        x = keras.layers.Dense(d)(x)
+        towers.append(keras.Model(ids, x, name=name))
+    return towers
+
+
+@exercise("5.5", "the serving step from the towers")
+def check_recommend_from_towers(recommend_from_towers):
+    """``recommend_from_towers(user_tower, item_tower, user_idx, num_items, seen, k)``: ``user_tower`` and
+    ``item_tower`` are Keras models mapping int ids ``[batch]`` to vectors ``[batch, d]``; return the ``k`` items
+    (int array ``[k]``, best first) with the largest dot product between the user's vector and every item's
+    vector, leaving out the items in ``seen`` (the user's training items)."""
+    user_tower, item_tower = _towers(6, 12, 3, seed=1)
+    u = np.asarray(user_tower.predict(np.arange(6, dtype="int32"), verbose=0), dtype=float)
+    v = np.asarray(item_tower.predict(np.arange(12, dtype="int32"), verbose=0), dtype=float)
+    user = 2
+    scores = v @ u[user]
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    seen = np.array(order[:2] + order[5:6])  # the user's two favourites and the 6th are training items
+    want = [i for i in order if i not in set(seen.tolist())][:4]
+    what = f"recommend_from_towers(user_tower, item_tower, user_idx={user}, num_items=12, seen={seen.tolist()}, k=4)"
+    got = _as_int_list(recommend_from_towers(user_tower, item_tower, user, 12, seen.copy(), 4), what)
+    if got == order[:4]:
+        raise ExerciseIncorrect(f"{what} returned {got}, which includes the seen items {seen.tolist()[:2]}: a user "
+                                "should not be recommended what they already rated. Set the scores of `seen` to "
+                                "-inf before taking the top k.")
+    unseen_worst = [i for i in order[::-1] if i not in set(seen.tolist())][:4]
+    if got == unseen_worst or got == order[::-1][:4]:
+        raise ExerciseIncorrect(f"{what} returned the items with the SMALLEST dot products {got}. Take the largest, "
+                                "best first: np.argsort(-scores).")
+    norms = np.linalg.norm(v, axis=1)
+    cos_order = [int(i) for i in np.argsort(-(scores / norms), kind="stable") if i not in set(seen.tolist())][:4]
+    if got == cos_order and cos_order != want:
+        raise ExerciseIncorrect(f"{what} returned {got}, the order by COSINE (you normalised the item vectors). The "
+                                "model scores with the plain dot product; rank by item_vectors @ user_vector.")
+    expect(got == want, f"{what}: expected {want}, got {got}. Call user_tower on [user_idx] and item_tower on "
+           "np.arange(num_items), score every item with the dot product, mask `seen`, take the k largest.")
+    other = 5
+    scores5 = v @ u[other]
+    want5 = [int(i) for i in np.argsort(-scores5, kind="stable")][:3]
+    got5 = _as_int_list(recommend_from_towers(user_tower, item_tower, other, 12, np.array([], dtype=int), 3),
+                        "recommend_from_towers(..., user_idx=5, seen=[], k=3)")
+    expect(got5 == want5, f"recommend_from_towers(..., user_idx=5, seen=[], k=3): expected {want5}, got {got5}. "
+           "Use the user_idx argument (and an empty `seen` must leave every item in).")
+    return "Serving is two tower calls (the item side cached once), one matrix-vector product and a partial sort."

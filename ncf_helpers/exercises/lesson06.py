@@ -6,6 +6,8 @@
 * 6.3 :func:`check_mean_and_spread` - ``mean_and_spread(results)``: mean and standard deviation over seeds.
 * 6.4 :func:`check_discordant_pairs` - ``discordant_pairs(a, b)``: pairs of models two protocols order
   differently.
+* 6.5 :func:`check_paired_comparison` - ``paired_comparison(hits_a, hits_b)``: the difference of two models over
+  the same users and seeds, with a paired 95% interval, and whether it is noise.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import pandas as pd
 from . import ExerciseIncorrect, exercise, expect, expect_close
 from . import number as _number
 
-__all__ = ["check_discordant_pairs", "check_hr_with_negatives", "check_mean_and_spread", "check_random_hit_rate"]
+__all__ = ["check_discordant_pairs", "check_hr_with_negatives", "check_mean_and_spread", "check_paired_comparison",
+           "check_random_hit_rate"]
 
 
 @exercise("6.1", "HR@k of random guessing")
@@ -58,6 +61,21 @@ def check_hr_with_negatives(hr_with_negatives):
                                 "negatives, so it is 3rd, outside a top 2. A hit needs FEWER than k higher negatives.")
     expect_close(got, 2 / 3, "hr_with_negatives(t, N, n=2, k=2)",
                  hint="Beaten by 1, 2 and 0 negatives; a hit needs fewer than k=2: hits 1, 0, 1.")
+    # ties: a negative with exactly the held-out item's score does not beat it (ties count in the item's favour,
+    # as in lesson 02's rank_of_held_out). User 0 ties with two negatives and is beaten by one: rank 2, a hit at
+    # k=2; user 1 ties with all three: rank 1, a hit at k=1.
+    tie_t = np.array([0.5, 0.25])
+    tie_n = np.array([[0.5, 0.5, 0.75], [0.25, 0.25, 0.25]])
+    got = _number(hr_with_negatives(tie_t.copy(), tie_n.copy(), 3, 2), "hr_with_negatives(tied scores, n=3, k=2)")
+    if np.isclose(got, 0.0):
+        raise ExerciseIncorrect("hr_with_negatives with tied scores (n=3, k=2) returned 0: you counted negatives "
+                                "with the SAME score as beating the held-out item (>=). Only strictly higher "
+                                "scores beat it (>): ties count in its favour, as in lesson 02.")
+    expect_close(got, 1.0, "hr_with_negatives(target [0.5, 0.25], negatives [[0.5, 0.5, 0.75], [0.25, 0.25, 0.25]], "
+                 "n=3, k=2)", hint="Count negatives[:, :n] > target[:, None] (strictly greater).")
+    got = _number(hr_with_negatives(tie_t, tie_n, 3, 1), "hr_with_negatives(tied scores, n=3, k=1)")
+    expect_close(got, 0.5, "hr_with_negatives(tied scores, n=3, k=1)",
+                 hint="User 0 is beaten by one negative (0.75), so not a hit at k=1; user 1 by none.")
     # k=2, n=4: beaten by 2, 3, 2 -> no hits
     expect_close(_number(hr_with_negatives(target, negatives, 4, 2), "n=4, k=2"), 0.0, "hr_with_negatives(t, N, n=4, k=2)",
                  hint="With all 4 negatives each user's item is beaten by at least 2.")
@@ -121,3 +139,78 @@ def check_discordant_pairs(discordant_pairs):
     want = int(np.sum(np.sign(a[i] - a[j]) * np.sign(b[i] - b[j]) < 0))
     expect_close(_number(discordant_pairs(a, b), "random case"), want, "discordant_pairs on 9 random models")
     return "Kendall's tau is (concordant - discordant) / pairs: 1 when two protocols agree on every pair."
+
+
+def _paired(a: np.ndarray, b: np.ndarray):
+    d = (a - b).mean(axis=0)  # each user's difference, averaged over the seeds: [num_users]
+    mean = float(d.mean())
+    half = 1.96 * float(d.std(ddof=1)) / np.sqrt(len(d))
+    return mean, mean - half, mean + half, bool(mean - half <= 0 <= mean + half)
+
+
+def _four(value, what: str):
+    if value is None:
+        raise ExerciseIncorrect(f"{what}: your function returned None. Did you forget a `return`?")
+    try:
+        diff, low, high, noise = value
+    except (TypeError, ValueError):
+        raise ExerciseIncorrect(f"{what} must return four values (difference, low, high, is_noise); got "
+                                f"{value!r}.") from None
+    return _number(diff, what + " difference"), _number(low, what + " low"), _number(high, what + " high"), noise
+
+
+@exercise("6.5", "paired comparison over users and seeds")
+def check_paired_comparison(paired_comparison):
+    """``paired_comparison(hits_a, hits_b)``: ``hits_a``, ``hits_b`` float ``[num_seeds, num_users]`` (HR@10 of
+    each test user, 0 or 1, for each training seed) of two models on the SAME users. Average each user's
+    difference ``a - b`` over the seeds, then return ``(difference, low, high, is_noise)``: the mean over users,
+    the 95% interval ``mean -+ 1.96 * std(ddof=1) / sqrt(num_users)`` of those per-user differences, and
+    whether the interval contains 0."""
+    rng = np.random.default_rng(7)
+    num_seeds, num_users = 3, 400
+    # the two models agree on most users (hits are strongly correlated), B misses a few users A gets right
+    base = (rng.random(num_users) < 0.6).astype(float)
+    hits_a = np.repeat(base[None, :], num_seeds, axis=0)
+    hits_b = hits_a.copy()
+    flips = rng.choice(np.flatnonzero(base == 1), size=30, replace=False)
+    hits_b[:, flips] = 0.0  # B loses 30 users on every seed ...
+    gains = rng.choice(np.flatnonzero(base == 0), size=6, replace=False)
+    hits_b[:, gains] = 1.0  # ... and wins 6
+    hits_b[1, rng.choice(num_users, size=10, replace=False)] = 1.0  # seed noise
+    what = "paired_comparison(hits_a, hits_b) [3 seeds x 400 users]"
+    want = _paired(hits_a, hits_b)
+    diff, low, high, noise = _four(paired_comparison(hits_a.copy(), hits_b.copy()), what)
+    expect_close(diff, want[0], f"{what}: the difference", rtol=1e-6,
+                 hint="Mean over seeds and users of hits_a - hits_b (the same as the difference of the two means).")
+    unpaired = 1.96 * np.sqrt(hits_a.mean(axis=0).var(ddof=1) / num_users + hits_b.mean(axis=0).var(ddof=1) / num_users)
+    if np.isclose(high - low, 2 * unpaired, rtol=1e-3):
+        raise ExerciseIncorrect(f"{what}: your interval [{low:.4f}, {high:.4f}] is the UNPAIRED one (the two "
+                                "models' standard errors combined as if they were tested on different users). Both "
+                                "models see the same users: take each user's difference first, then its standard "
+                                "error; it is much narrower because the models agree on most users.")
+    per_seed = (hits_a - hits_b).mean(axis=1)
+    seed_half = 1.96 * per_seed.std(ddof=1) / np.sqrt(num_seeds)
+    if np.isclose(high - low, 2 * seed_half, rtol=1e-3):
+        raise ExerciseIncorrect(f"{what}: your interval comes from the spread of the {num_seeds} per-seed "
+                                "differences only. Pair over the USERS: average each user's difference over the seeds "
+                                "and take the standard error over the 400 users.")
+    d_user = (hits_a - hits_b).mean(axis=0)
+    if np.isclose((high - low) / 2, 1.96 * d_user.std(ddof=0) / np.sqrt(num_users), rtol=1e-7, atol=0):
+        raise ExerciseIncorrect(f"{what}: use the sample standard deviation (ddof=1) of the per-user differences.")
+    expect_close([low, high], [want[1], want[2]], f"{what}: the 95% interval (low, high)", rtol=1e-4,
+                 hint="d = (hits_a - hits_b).mean(axis=0); half = 1.96 * d.std(ddof=1) / sqrt(len(d)); "
+                      "(d.mean() - half, d.mean() + half).")
+    expect(bool(noise) == want[3], f"{what}: the interval [{low:.4f}, {high:.4f}] does not contain 0, so the "
+           f"difference is not noise; you returned is_noise={noise!r}.")
+    # a pair of models that differ by noise only: the interval straddles 0
+    c = (rng.random((2, num_users)) < 0.5).astype(float)
+    d = c.copy()
+    d[:, :4] = 1 - d[:, :4]
+    want = _paired(c, d)
+    diff, low, high, noise = _four(paired_comparison(c, d), "paired_comparison(two models differing on 4 users)")
+    expect_close([diff, low, high], list(want[:3]), "paired_comparison(two models differing on 4 of 400 users)",
+                 rtol=1e-4)
+    expect(bool(noise) == want[3] and want[3],
+           f"paired_comparison(two models differing on 4 of 400 users): the interval [{low:.4f}, {high:.4f}] "
+           f"contains 0, so is_noise must be True; you returned {noise!r}.")
+    return "Paired per user, a 1-2 point HR@10 difference between models that agree on most users can be real."
