@@ -42,7 +42,7 @@ from pathlib import Path
 
 import nbformat
 
-from .student import BEGIN, CODE_STUB
+from .student import BEGIN, CODE_STUB, END
 
 SCHEMA_VERSION = 3
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
@@ -115,6 +115,10 @@ def find_exercises(nb: nbformat.NotebookNode, lesson: str, name: str = "notebook
     for index, cell in enumerate(nb.cells):
         where = f"{name}, cell {index}"
         if cell.cell_type != "code":
+            if BEGIN.split(" ", 1)[1] in cell.source or END.split(" ", 1)[1] in cell.source:
+                raise ValueError(f"{where} ({cell.cell_type}) contains the solution marker text; nbgrader would "
+                                 "replace it (or stop with 'no end solution statement found'). To show the "
+                                 "markers in prose, write BEGIN&#32;SOLUTION inside <pre><code>...</code></pre>.")
             continue
         if BEGIN in cell.source:
             if pending is not None:
@@ -286,8 +290,10 @@ def write_course(lessons: str | Path, root: str | Path, only: list[str] | None =
 
 def run_nbgrader(root: Path, *args: str, quiet: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in the course folder ``root``; ``RuntimeError`` with nbgrader's log when it fails."""
+    # nbgrader runs `alembic` (its database migrations) from PATH: put this Python's bin folder first
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     proc = subprocess.run([*nbgrader_command(), *args], cwd=root, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, "PATH": path, **(env or {})})
     if proc.returncode != 0:
         raise RuntimeError(f"`nbgrader {' '.join(args)}` failed in {root} (exit {proc.returncode}):\n"
                            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
