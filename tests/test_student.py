@@ -65,6 +65,31 @@ def test_make_student_copy(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lessons", "student"]
 
 
+def test_student_copy_leaves_markdown_cells_alone(tmp_path):
+    """Prose that shows the markers (lesson 00 explains them) must come out as it went in."""
+    prose = ("An exercise looks like this:\n\n```python\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n"
+             "    ### END SOLUTION\n```\n\nand the student copy replaces the solution.")
+    code = nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION")
+    _notebook(tmp_path, [nbformat.v4.new_markdown_cell(prose), code])
+    assert make_student_copy(tmp_path / "lessons", tmp_path / "student", quiet=True) == {"01_x.ipynb": 1}
+    nb = nbformat.read(tmp_path / "student" / "01_x.ipynb", as_version=4)
+    assert nb.cells[0].source == prose
+    assert "YOUR CODE HERE" in nb.cells[1].source and "return 1" not in nb.cells[1].source
+
+
+@pytest.mark.parametrize("path", lesson_paths(), ids=[p.stem for p in lesson_paths()])
+def test_lesson_markdown_is_unchanged_in_the_student_copy(path):
+    from ncf_helpers.student import make_student_notebook
+
+    nb = nbformat.read(path, as_version=4)
+    student, regions = make_student_notebook(nb, path.name)
+    assert regions >= 1
+    for before, after in zip(nb.cells, student.cells):
+        if before.cell_type == "markdown":
+            assert after.source == before.source, before.id
+        assert (after.source != before.source) == (before.cell_type == "code" and "### BEGIN SOLUTION" in before.source)
+
+
 def test_bad_markers_leave_destination_untouched(tmp_path, capsys):
     _notebook(tmp_path, [nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1")])
     (tmp_path / "student").mkdir()
