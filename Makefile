@@ -11,7 +11,7 @@ LAB_FLAGS := --notebook-dir=lessons --ServerApp.ip=127.0.0.1 \
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv lab test test-fast student benchmarks clean-venv
+.PHONY: venv lab test test-fast student assignments benchmarks clean-venv
 
 venv: $(STAMP)
 
@@ -34,6 +34,13 @@ test-fast: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python -m ncf_helpers.student lessons/ student/
+
+# Instructors: an nbgrader course in assignments/ (source/ and release/ of every lesson; lessons/INSTRUCTORS.md).
+# One lesson: make assignments LESSONS_ONLY=04
+LESSONS_ONLY ?=
+assignments: $(STAMP)
+	$(BIN)/python -m ncf_helpers.assignments tag --check lessons/
+	$(BIN)/python -m ncf_helpers.assignments course lessons/ assignments/ $(if $(LESSONS_ONLY),--only $(LESSONS_ONLY))
 
 benchmarks: $(STAMP)
 	for b in classic models speed explorer comparison notebooks; do $(BIN)/python benchmarks/$$b.py || exit 1; done
