@@ -19,8 +19,10 @@ itself) and writes the cell metadata that nbgrader's "Create Assignment" toolbar
 
 The exercise number comes from the check function itself (``ncf_helpers.exercises.lessonNN``), so the grade_ids
 do not move when cells are added or reordered, and an instructor's gradebook survives edits of the lessons.
-Every other cell gets no nbgrader metadata (stale metadata is removed): the result depends only on the lessons'
-content, and running ``tag`` twice changes nothing. "Think about it" questions and open questions stay ungraded.
+Every other cell gets no nbgrader metadata (stale metadata is removed), except markdown cells an instructor made
+*Manually graded answer* or *Manually graded task* in the toolbar, which are kept: the result depends only on the
+lessons' content, and running ``tag`` twice changes nothing. "Think about it" questions and open questions are
+ungraded.
 
 ``course`` writes an nbgrader course folder: ``nbgrader_config.py``, ``source/NN/<lesson>.ipynb`` (+ the other
 files of the lessons folder, e.g. ``glossary.md``) and, by running ``nbgrader generate_assignment``,
@@ -56,6 +58,8 @@ POINTS: dict[str, int] = {
 CHECK_CALL = re.compile(r"\b(check_\w+)\s*\(")
 DEF_LINE = re.compile(r"^\s*def\s+(\w+)\s*\(", re.M)
 COURSE_ID = "ncf-course"
+#: files of lessons/ that stay with the instructor (not copied into the course's source/ and release/)
+INSTRUCTOR_ONLY = ("INSTRUCTORS.md",)
 
 
 @dataclass(frozen=True)
@@ -172,12 +176,20 @@ def tag_notebook(nb: nbformat.NotebookNode, lesson: str, name: str = "notebook")
     nb = nbformat.from_dict(nb)
     exercises = find_exercises(nb, lesson, name)
     for cell in nb.cells:
-        cell.metadata.pop("nbgrader", None)
+        if not is_manual(cell):  # an instructor's manually graded answers and tasks are kept as they are
+            cell.metadata.pop("nbgrader", None)
     for e in exercises:
         nb.cells[e.solution_cell].metadata["nbgrader"] = solution_meta(e.grade_id)
         nb.cells[e.check_cell].metadata["nbgrader"] = check_meta(e.grade_id + "_check", e.points)
         nb.cells[e.task_cell].metadata["nbgrader"] = readonly_meta(e.grade_id + "_task")
     return nb, exercises
+
+
+def is_manual(cell) -> bool:
+    """A manually graded cell an instructor added in the toolbar: a markdown *Manually graded answer* (solution and
+    grade) or a *Manually graded task*. ``tag`` leaves these alone."""
+    meta = cell.metadata.get("nbgrader") or {}
+    return cell.cell_type == "markdown" and (bool(meta.get("task")) or (meta.get("solution") and meta.get("grade")))
 
 
 def _write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
@@ -264,7 +276,7 @@ def write_course(lessons: str | Path, root: str | Path, only: list[str] | None =
                              f"{[assignment_id(p) for p in lesson_notebooks(lessons)]}.")
     root.mkdir(parents=True, exist_ok=True)
     (root / "nbgrader_config.py").write_text(nbgrader_config(root))
-    extras = [p for p in lessons.iterdir() if p.is_file() and p.suffix != ".ipynb"]
+    extras = [p for p in lessons.iterdir() if p.is_file() and p.suffix != ".ipynb" and p.name not in INSTRUCTOR_ONLY]
     out: dict[str, Path] = {}
     for path in paths:
         aid = assignment_id(path)

@@ -9,7 +9,9 @@ Every graded exercise in a lesson is a function the learner completes between nb
   stub), saying where to write the code;
 * raises :class:`ExerciseIncorrect` with what was expected, what came back, and a hint, when it is wrong.
 
-Both errors subclass ``AssertionError`` so nbgrader and pytest treat them as failed checks.
+Both errors subclass ``AssertionError`` so nbgrader and pytest treat them as failed checks: in nbgrader the check
+cell is an autograder test (``python -m ncf_helpers.assignments tag``), and an error in it scores 0 points while
+the learner still sees the hint.
 """
 
 from __future__ import annotations
