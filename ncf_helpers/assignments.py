@@ -6,6 +6,7 @@ Usage (or ``make assignments``)::
     python -m ncf_helpers.assignments tag --check lessons/    # exit 1 if a lesson's metadata is not up to date
     python -m ncf_helpers.assignments course lessons/ assignments/   # nbgrader source/ and release/ folders
     python -m ncf_helpers.assignments course lessons/ assignments/ --only 04
+    python -m ncf_helpers.assignments nbgrader autograde 04  # nbgrader itself, with a kernel-client fix
 
 ``tag`` finds every exercise of every numbered lesson (``lessons/[0-9][0-9]_*.ipynb``, so a new lesson joins by
 itself) and writes the cell metadata that nbgrader's "Create Assignment" toolbar writes (schema version 3):
@@ -252,13 +253,30 @@ def assignment_id(path: Path) -> str:
 
 
 def nbgrader_command() -> list[str]:
-    """How to run nbgrader with this Python (``python -m nbgrader``); ``RuntimeError`` if it is not installed."""
+    """How to run nbgrader with this Python: ``python -m ncf_helpers.assignments nbgrader ...`` (nbgrader with the
+    kernel-client fix of :func:`run_nbgrader_main`); ``RuntimeError`` if nbgrader is not installed."""
     try:
         import nbgrader  # noqa: F401
     except ImportError:
         raise RuntimeError("nbgrader is not installed in this environment. Install the instructor extra: "
                            "pip install -e '.[instructor]' (make venv does).") from None
-    return [sys.executable, "-m", "nbgrader"]
+    return [sys.executable, "-m", "ncf_helpers.assignments", "nbgrader"]
+
+
+def run_nbgrader_main(args: list[str]) -> int:
+    """``nbgrader ARGS`` in this process, with jupyter_client's channels polling in short slices
+    (:func:`ncf_helpers.nbrun._poll_in_slices`): under load a missed zmq wake-up otherwise leaves nbgrader and an
+    idle kernel waiting on each other until the cell time-out (seen in ``nbgrader autograde`` of lesson 06)."""
+    from nbgrader.apps.nbgraderapp import main as nbgrader_main
+
+    from .nbrun import _poll_in_slices
+
+    _poll_in_slices()
+    # nbgrader runs `alembic` (its database migrations) from PATH: put this Python's bin folder first
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    sys.argv = ["nbgrader", *args]
+    result = nbgrader_main()
+    return int(result or 0)
 
 
 def write_course(lessons: str | Path, root: str | Path, only: list[str] | None = None, *, release: bool = True,
@@ -315,6 +333,9 @@ def run_nbgrader(root: Path, *args: str, quiet: bool = False, env: dict | None =
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["nbgrader"]:  # python -m ncf_helpers.assignments nbgrader autograde 04
+        return run_nbgrader_main(argv[1:])
     parser = argparse.ArgumentParser(description="nbgrader metadata for the lessons, and an nbgrader course.")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("tag", help="write (or --check) the nbgrader metadata of every exercise")
@@ -325,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("root", nargs="?", default="assignments")
     c.add_argument("--only", nargs="+", metavar="NN", help="only these lessons, e.g. --only 04 05")
     c.add_argument("--no-release", action="store_true", help="write source/ only")
+    sub.add_parser("nbgrader", help="run nbgrader (any subcommand) with the kernel-client fix, e.g. "
+                                    "`nbgrader autograde 04`")
     args = parser.parse_args(argv)
     try:
         if args.command == "tag":
