@@ -225,6 +225,11 @@ def test_autograde_full_zero_and_partial(round_trip, aid):
         expected = 0 if grade_id == wrong_id else max_score
         assert score == expected, (f"wrong answer ({wrong_id}): {grade_id} scored {score}/{max_score}, expected "
                                    f"{expected}; the cell printed:\n{_cell_output(autograded['wrong'], grade_id)}")
+    for student, nb in autograded.items():  # only the checks fail: every other cell runs, stubs included
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+                errors = [f"{o['ename']}: {o['evalue']}" for o in cell.outputs if o.get("output_type") == "error"]
+                assert not errors, f"{student}'s notebook, cell {i} failed:\n{cell.source[:300]}\n{errors[0]}"
     total = sum(s for s, _ in grades["wrong"].values())
     maximum = sum(m for _, m in grades["wrong"].values())
     assert 0 < total < maximum
