@@ -207,7 +207,8 @@ def lesson_sha256(path: str | Path) -> str:
 def save_executed(run: LessonRun, folder: str | Path, overrides: dict) -> Path:
     """Write ``run.notebook`` to ``folder/<lesson file name>`` (temp file, then rename) and return the path.
 
-    ``metadata["ncf_run"]`` records the injected ``overrides``, the lesson's SHA-256 and the wall seconds.
+    ``metadata["ncf_run"]`` records the injected ``overrides``, the lesson's SHA-256, the wall seconds and the data set
+    the lesson recorded (``records['dataset']``).
     """
     import nbformat
 
@@ -218,6 +219,7 @@ def save_executed(run: LessonRun, folder: str | Path, overrides: dict) -> Path:
         "overrides": {k: v for k, v in overrides.items()},
         "lesson_sha256": lesson_sha256(run.path),
         "seconds": round(run.seconds, 1),
+        "dataset": run.records.get("dataset"),
         "executed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     target = folder / run.path.name
