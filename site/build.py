@@ -144,18 +144,21 @@ def live_note(lesson: Path, executed, fast: bool) -> str:
     meta = executed.metadata.get("ncf_run", {})
     overrides = meta.get("overrides", {})
     ran = ", ".join(f"`{k} = {v!r}`" for k, v in overrides.items())
-    how = (f"with {ran} injected (the quick settings the tests use: numbers differ from the published site)"
+    how = (f"with {ran} injected, the quick settings of the tests (so its numbers differ from the published site)"
            if overrides else "with its default parameters")
-    dataset = meta.get("dataset")
-    when = meta.get("executed_at", "")[:10]
-    facts = ", ".join(x for x in (f"on {dataset}" if dataset else "", f"{meta['seconds']:.0f} s"
-                                  if meta.get("seconds") is not None else "", when) if x)
+    facts = []
+    if meta.get("dataset"):
+        facts.append(f"on {meta['dataset']}")
+    if meta.get("seconds") is not None:
+        facts.append(f"in {meta['seconds']:.0f} s")
+    if meta.get("executed_at"):
+        facts.append(f"on {meta['executed_at'][:10]}")
     table = ["| parameter | default | what it does |", "|---|---|---|"]
-    table += [f"| `{n}` | `{_md_cell_text(v)}` | {_md_cell_text(c)} |" for n, v, c in rows]
+    table += [f"| `{n}` | `{_md_cell_text(' '.join(v.split()))}` | {_md_cell_text(c)} |" for n, v, c in rows]
     return "\n".join([
         ":::{admonition} Run this lesson live",
         ":class: tip ncf-live-note",
-        f"This page shows `lessons/{lesson.name}` executed {how}" + (f" ({facts})." if facts else "."),
+        f"This page shows `lessons/{lesson.name}` executed {how}" + (", " + " ".join(facts) if facts else "") + ".",
         "To run it yourself, clone the course and type `make lab` (it installs what the course needs the first "
         f"time), then open `{lesson.name}`. The settings live in the cell tagged `parameters`; change them there "
         "and run all cells.",
@@ -260,6 +263,11 @@ def start_page(entries: list[tuple[str, str, str]], extras: list[str], fast: boo
         *table,
         "",
         *refs,
+        "",
+        "The data are MovieLens ml-latest-small, published by GroupLens Research (University of Minnesota) for "
+        "research and education: F. Maxwell Harper and Joseph A. Konstan, *The MovieLens Datasets: History and "
+        "Context*, ACM TiiS 5(4), 2015. The pages show results computed from it (counts, titles, figures), never "
+        "the ratings files.",
         "",
         "```{toctree}",
         ":caption: Lessons",
