@@ -39,7 +39,8 @@ html_theme_options = {
     "show_navbar_depth": 1,
 }
 html_last_updated_fmt = None
-html_copy_source = False
+# The download button offers the executed notebook (_sources/), to open in JupyterLab.
+html_copy_source = True
 html_show_sourcelink = False
 
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
