@@ -17,7 +17,8 @@ Steps:
    course order, the glossary, the instructors' page, and each executed lesson with two additions: under its
    title a box saying how to run it live (``make lab``) with the table of its parameters read from the cell
    tagged ``parameters``, and under every widget a note that it shows the saved state and is live in JupyterLab.
-   The cell that injected parameters is hidden (the box says what was injected).
+   The cell that injected parameters is hidden (the box says what was injected), and the exercises' solution
+   cells are folded (their output, the check's verdict, stays visible).
 4. ``sphinx-build -b html`` (myst-nb renders the notebooks without executing them) into ``build/site/``
    (``--fast``: ``build/site-fast/``). Prints the build time and the site's size.
 
@@ -190,6 +191,9 @@ def prepare_notebook(lesson: Path, executed_path: Path, fast: bool):
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags:
             cell.metadata["tags"] = tags + ["remove-cell"]
+        elif cell.cell_type == "code" and ("### BEGIN SOLUTION" in cell.source
+                                           or cell.metadata.get("nbgrader", {}).get("solution")):
+            cell.metadata["tags"] = tags + ["hide-input"]  # an exercise's solution: folded, one click away
         cells.append(cell)
         if not title_done and cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
             cells.append(nbformat.v4.new_markdown_cell(live_note(lesson, nb, fast)))

@@ -179,6 +179,16 @@ def _broken_links(site: Path, page: Path, hrefs: list[str], base: str) -> list[s
     return broken
 
 
+def test_broken_link_check_can_fail(tmp_path):
+    """The link check of the browser test reports a missing page, a missing anchor and a folder without index."""
+    (tmp_path / "a.html").write_text('<h1 id="top">A</h1>')
+    (tmp_path / "_sources").mkdir()
+    base = "http://127.0.0.1:1/"
+    hrefs = ["a.html#top", "#top", "https://example.org/x", "b.html", "a.html#nowhere", "_sources/"]
+    broken = _broken_links(tmp_path, tmp_path / "a.html", hrefs, base)
+    assert [b.split(" ->")[0] for b in broken] == ["b.html", "a.html#nowhere", "_sources/"], broken
+
+
 @pytest.fixture(scope="module")
 def fast_site(lesson_run, tmp_path_factory):
     """The site built from the FAST execution of every lesson (see the module docstring)."""
@@ -192,7 +202,8 @@ def fast_site(lesson_run, tmp_path_factory):
     lessons_seconds = time.perf_counter() - start
     out = tmp_path_factory.mktemp("site") / "html"
     info = build.build(fast=True, out=out, executed_dir=executed, execute=False)
-    print(f"site (FAST): lessons {lessons_seconds:.0f} s (shared with the notebook tests), staging + sphinx "
+    print(f"site (FAST): lessons {lessons_seconds:.0f} s (about 0 when the notebook tests executed them first), "
+          f"staging + sphinx "
           f"{info['sphinx_seconds']:.0f} s, {info['bytes'] / 2**20:.1f} MiB in {info['files']} files, load "
           f"{os.getloadavg()[0]:.1f}")
     return info
