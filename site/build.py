@@ -194,6 +194,8 @@ def prepare_notebook(lesson: Path, executed_path: Path, fast: bool):
         elif cell.cell_type == "code" and ("### BEGIN SOLUTION" in cell.source
                                            or cell.metadata.get("nbgrader", {}).get("solution")):
             cell.metadata["tags"] = tags + ["hide-input"]  # an exercise's solution: folded, one click away
+            cell.metadata.setdefault("mystnb", {}).update(
+                {"code_prompt_show": "Show the solution", "code_prompt_hide": "Hide the solution"})
         cells.append(cell)
         if not title_done and cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
             cells.append(nbformat.v4.new_markdown_cell(live_note(lesson, nb, fast)))
