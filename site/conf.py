@@ -31,6 +31,7 @@ nb_ipywidgets_js = {
 html_theme = "sphinx_book_theme"
 html_title = "NCF course"
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.png"  # a 3x3 interaction matrix; without one, browsers ask for /favicon.ico (404)
 html_css_files = ["course.css"]
 html_theme_options = {
     "show_toc_level": 2,
