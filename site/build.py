@@ -169,7 +169,7 @@ def live_note(lesson: Path, executed, fast: bool) -> str:
     ])
 
 
-WIDGET_NOTE = ('<div class="ncf-widget-note"><strong>Saved view.</strong> This widget shows the state it had when '
+WIDGET_NOTE = ('<div class="ncf-widget-note"><strong>Saved view.</strong> The widget above shows the state it had when '
                "the lesson was executed; its controls do nothing on this page. It is live in JupyterLab: "
                "<code>make lab</code>, open this lesson and run its cells.</div>")
 
@@ -259,7 +259,7 @@ def start_page(entries: list[tuple[str, str, str]], extras: list[str], fast: boo
         "# Neural collaborative filtering: the course, executed",
         "",
         "An interactive course on recommender systems with neural collaborative filtering (NeuralCF and the "
-        "two-tower model) in Keras 3, from co-occurrence counts to matrix factorisation, NeuralCF, two-tower "
+        "two-tower model) in Keras 3, from co-occurrence counts to matrix factorization, NeuralCF, two-tower "
         "retrieval and a fair comparison. These pages are the lessons as they ran: every figure, table and printed "
         "number comes from that execution. " + mode,
         "",
