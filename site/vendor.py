@@ -56,7 +56,8 @@ def check() -> list[str]:
         if not path.exists():
             problems.append(f"{path} is missing; run: python site/vendor.py --fetch")
         elif sha256(path) != e["sha256"]:
-            problems.append(f"{path} differs from MANIFEST.json ({e['npm']} {e['from']}); run: python site/vendor.py --fetch")
+            problems.append(f"{path} differs from MANIFEST.json ({e['npm']} {e['from']}); "
+                            "run: python site/vendor.py --fetch")
     listed = {e["file"] for e in entries}
     for path in VENDOR.rglob("*"):
         if path.is_file() and path.relative_to(VENDOR).as_posix() not in listed:
