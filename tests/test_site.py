@@ -127,6 +127,30 @@ def test_missing_widget_state_is_a_clear_error(tmp_path):
         build.prepare_notebook(lesson, saved, fast=True)
 
 
+def test_prepared_page_has_live_box_widget_note_and_folded_solution(tmp_path):
+    from ncf_helpers.nbrun import save_executed
+
+    build = _load("build")
+    lesson, run = _tiny_run(tmp_path)
+    nb = run.notebook
+    nb.cells.insert(2, nbformat.v4.new_code_cell("# Injected by ncf_helpers.nbrun\nFAST = True",
+                                                 metadata={"tags": ["injected-parameters"]}))
+    nb.cells.append(nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"))
+    nb.cells.append(nbformat.v4.new_code_cell("w", outputs=[nbformat.v4.new_output(
+        "display_data", data={build.WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0},
+                              "text/plain": "Output()"})]))
+    nb.metadata["widgets"] = {build.WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": {"abc": {}}}}
+    saved = save_executed(run, tmp_path / "executed", {"FAST": True})
+    page = build.prepare_notebook(lesson, saved, fast=True)
+    sources = [c.source for c in page.cells]
+    assert sources[0] == "# Tiny" and "Run this lesson live" in sources[1] and "make lab" in sources[1]
+    assert "| `FAST` | `False` |" in sources[1] and "`FAST = True` injected" in sources[1]
+    assert "remove-cell" in page.cells[3].metadata["tags"]  # the injected cell is hidden
+    assert "hide-input" in page.cells[4].metadata["tags"]  # the solution is folded
+    assert "Saved view." in sources[-1] and "JupyterLab" in sources[-1]
+    assert len({c.id for c in page.cells}) == len(page.cells)
+
+
 # ---------------------------------------------------------------------------------------------- browser
 def _require_browser():
     problem = None
