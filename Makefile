@@ -45,5 +45,11 @@ assignments: $(STAMP)
 benchmarks: $(STAMP)
 	for b in classic models speed explorer comparison notebooks; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
+# The course site (static HTML of the executed lessons, default parameters) -> build/site/index.html. Reuses the
+# executions benchmarks/notebooks.py saved in build/executed/default/ and executes what is missing or out of date.
+.PHONY: site
+site: $(STAMP)
+	$(BIN)/python site/build.py $(SITE_ARGS)
+
 clean-venv:
 	rm -rf $(VENV)

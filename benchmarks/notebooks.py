@@ -3,10 +3,11 @@
     NCF_DATA_DIR=../shared/datasets python benchmarks/notebooks.py [--fast] [--only 04,05]
 
 Writes ``benchmarks/results/notebooks.md`` (or ``notebooks_fast.md`` with ``--fast``) and the figures each lesson
-displayed under ``benchmarks/results/figures/<lesson>/`` (git-ignored PNGs, for looking at). Budgets on a
-2-core CPU: lessons 01-03 under 60 s, lessons 04-06 under 90 s. With ``--only`` the rows of the lessons not run
-are kept from the previous file. The 1-minute load average at each lesson's start is recorded: the machine
-may be shared, and a load above the 2 cores inflates wall times.
+displayed under ``benchmarks/results/figures/<lesson>/`` (git-ignored PNGs, for looking at). Each executed
+notebook is saved in ``build/executed/default/`` (``--fast``: ``build/executed/fast/``), where ``make site`` reuses
+it. Budgets on a 2-core CPU: lessons 01-03 under 60 s, lessons 04-06 under 90 s. With ``--only`` the rows of the
+lessons not run are kept from the previous file. The 1-minute load average at each lesson's start is recorded: the
+machine may be shared, and a load above the 2 cores inflates wall times.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def main(argv=None) -> int:
         load = os.getloadavg()[0]
         start = time.perf_counter()
         try:
-            run = run_lesson(path, overrides)
+            executed = REPO / "build" / "executed" / ("fast" if args.fast else "default")
+            run = run_lesson(path, overrides, save_to=executed)
             status = "ok"
             images = run.images()
             records = run.records

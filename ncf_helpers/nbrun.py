@@ -5,11 +5,18 @@ Every lesson has one code cell tagged ``parameters`` holding UPPER_CASE settings
 overrides the chosen settings (as papermill does), executes it with nbclient in a scratch folder, and returns
 the executed notebook, the results the lesson recorded with :func:`ncf_helpers.lesson.record`, and timings.
 A failing cell raises :class:`LessonError` with the cell's number, its source and the error.
+
+With ``save_to=folder`` the executed notebook is also written there (``folder/<lesson>.ipynb``, atomically), with
+``metadata["ncf_run"]`` saying which parameters were injected and the SHA-256 of the lesson it ran: the course site
+(``site/build.py``) reuses such a copy while it is :func:`saved_run_is_current`, so the executions the tests
+(``build/executed/fast/``) or ``benchmarks/notebooks.py`` (``build/executed/default/``) already paid for are not
+repeated.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import shutil
@@ -125,8 +132,10 @@ def run_lesson(
     timeout: int = 300,
     workdir: str | Path | None = None,
     allow_errors: bool = False,
+    save_to: str | Path | None = None,
 ) -> LessonRun:
-    """Execute the notebook at ``path`` with ``overrides`` for its parameters. See the module docstring."""
+    """Execute the notebook at ``path`` with ``overrides`` for its parameters; with ``save_to`` also write the
+    executed notebook into that folder (see the module docstring and :func:`save_executed`)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -184,7 +193,63 @@ def run_lesson(
         meta = c.get("metadata", {}).get("execution", {})
         t0, t1 = meta.get("iopub.execute_input"), meta.get("shell.execute_reply")
         cell_seconds.append(_seconds_between(t0, t1))
-    return LessonRun(path, nb, records, seconds, cell_seconds, scratch)
+    run = LessonRun(path, nb, records, seconds, cell_seconds, scratch)
+    if save_to is not None:
+        save_executed(run, save_to, overrides or {})
+    return run
+
+
+def lesson_sha256(path: str | Path) -> str:
+    """SHA-256 of a lesson file's bytes (what a saved execution records, to tell when it is out of date)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_executed(run: LessonRun, folder: str | Path, overrides: dict) -> Path:
+    """Write ``run.notebook`` to ``folder/<lesson file name>`` (temp file, then rename) and return the path.
+
+    ``metadata["ncf_run"]`` records the injected ``overrides``, the lesson's SHA-256, the wall seconds and the data set
+    the lesson recorded (``records['dataset']``).
+    """
+    import nbformat
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.from_dict(json.loads(json.dumps(run.notebook)))  # a copy: the caller's notebook is untouched
+    nb.metadata["ncf_run"] = {
+        "overrides": {k: v for k, v in overrides.items()},
+        "lesson_sha256": lesson_sha256(run.path),
+        "seconds": round(run.seconds, 1),
+        "dataset": run.records.get("dataset"),
+        "executed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    target = folder / run.path.name
+    fd, tmp = tempfile.mkstemp(prefix=f".{run.path.stem}-", suffix=".ipynb", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            nbformat.write(nb, f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the copy a normal file's permissions
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def saved_run_is_current(saved: str | Path, lesson: str | Path, overrides: dict | None = None) -> bool:
+    """True when ``saved`` is an execution (written by :func:`save_executed`) of the current ``lesson`` file and,
+    if ``overrides`` is given, with exactly those injected parameters."""
+    saved = Path(saved)
+    if not saved.exists():
+        return False
+    try:
+        meta = json.loads(saved.read_text(encoding="utf-8")).get("metadata", {}).get("ncf_run", {})
+    except (OSError, ValueError):
+        return False
+    if meta.get("lesson_sha256") != lesson_sha256(lesson):
+        return False
+    return overrides is None or meta.get("overrides") == dict(overrides)
 
 
 def _seconds_between(t0, t1):
