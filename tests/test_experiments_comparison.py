@@ -458,6 +458,28 @@ def test_plots(toy_results, toy_curve):
         plots.plot_sampled_vs_full(pd.DataFrame({"sampled": [0.5]}))
 
 
+def test_new_plots():
+    from matplotlib.figure import Figure
+
+    from ncf_helpers.plots import comparison as plots
+
+    d = pd.DataFrame({"A": ["MF-32", "NeuMF"], "B": ["MLP", "GMF-32"], "difference": [0.03, 0.01],
+                      "low": [0.01, -0.01], "high": [0.05, 0.03]})
+    fig = plots.plot_differences(d)
+    assert isinstance(fig, Figure)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["MF-32 - MLP", "NeuMF - GMF-32"]
+    colors = [line.get_color() for line in fig.axes[0].get_lines()[:2]]
+    assert colors[0] == "black" and colors[1] != "black"  # the interval excluding 0 is drawn black
+    t = pd.DataFrame({"loo sampled": [0.7, 0.6], "time sampled": [0.5, 0.55], "loo full": [0.07, 0.05],
+                      "time full": [0.04, 0.06]}, index=["A", "B"])
+    fig = plots.plot_splits(t, {"A": "dot product", "B": "baseline"})
+    assert len(fig.axes) == 2 and [x.get_text() for x in fig.axes[0].get_yticklabels()] == ["B", "A"]
+    with pytest.raises(ValueError, match="lacks column"):
+        plots.plot_differences(d.drop(columns="low"))
+    with pytest.raises(ValueError, match="lacks column"):
+        plots.plot_splits(t.drop(columns="time full"))
+
+
 # ---------------------------------------------------------------------------------------------- exercises
 def test_exercise_6_1():
     assert ex.check_random_hit_rate(lambda n, k: min(1.0, k / (n + 1)))
