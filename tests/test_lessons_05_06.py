@@ -128,7 +128,7 @@ def test_lesson_06_comparison(lesson_run):
     assert r["later_share_loo_mean"] > 0.2
     assert r["time_test_users"] >= 5
     if real:
-        assert r["time_popularity_live_minus_recorded"] == 0.0  # deterministic: refitted = recorded
+        assert abs(r["time_popularity_live_minus_recorded"]) < 1e-9  # refitted = recorded (to JSON precision)
         assert r["time_models"] == len(COMPARED)
     for name in ("popularity", "itemcf", "ials", "mlp", "neumf"):
         assert 0.0 < r[f"time_hr@10_{name}"] <= 1.0
