@@ -55,7 +55,8 @@ def test_temporal_split_negatives_use_the_same_sampler(synthetic):
     # never a positive of that user, at any time, and no repeats in a row
     keys = set(split.positive_keys().tolist())
     users = split.test["user_idx"].to_numpy()
-    assert not any(int(u) * split.num_items + int(i) in keys for u, row in zip(users, split.test_negatives) for i in row)
+    pairs = [(int(u), int(i)) for u, row in zip(users, split.test_negatives) for i in row]
+    assert not any(u * split.num_items + i in keys for u, i in pairs)
     assert all(len(set(row)) == 99 for row in split.test_negatives)
     # the same seed gives the same split; every training positive predates every test row
     again = temporal_split(synthetic, threshold=3.5, num_negatives=99, seed=3)

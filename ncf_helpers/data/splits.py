@@ -22,7 +22,8 @@ def to_implicit(ratings: pd.DataFrame, threshold: float = 3.5) -> pd.DataFrame:
     """The original course's label rule: ``label = 1`` if ``rating >= threshold`` else ``0``.
 
     Returns a copy of ``ratings`` with an ``int8`` column ``label``; all rows are kept (the low ratings are the
-    explicit negatives of the original course's 80/20 protocol). :func:`leave_last_one_out` uses only ``label == 1`` rows.
+    explicit negatives of the original course's 80/20 protocol). :func:`leave_last_one_out` uses only
+    ``label == 1`` rows.
     Introduced in lesson 01, where we also count what the threshold throws away.
     """
     if "rating" not in ratings.columns:

@@ -296,7 +296,8 @@ def labels_comparison(split, names=("MF (dot)", "MLP"), seeds=(0, 1, 2), *, epoc
                          "fit_seconds": time.perf_counter() - t0, "deterministic": False})
         if verbose:
             done = pd.DataFrame(rows[-len(seeds):])
-            print(f"{name:<11} ROC-AUC {done['roc_auc'].mean():.3f} ± {done['roc_auc'].std(ddof=1) if len(seeds) > 1 else 0:.3f}"
+            spread = done["roc_auc"].std(ddof=1) if len(seeds) > 1 else 0.0
+            print(f"{name:<11} ROC-AUC {done['roc_auc'].mean():.3f} ± {spread:.3f}"
                   f"  accuracy {done['accuracy'].mean():.3f}", flush=True)
     return Comparison(pd.DataFrame(rows), {}, {}, seeds, time.perf_counter() - start, protocol="random")
 
@@ -336,7 +337,8 @@ def model_settings() -> dict:
 
     from ..models import LABEL_DEFAULTS
 
-    out: dict = {"keras": {k: dict(v) for k, v in DEFAULTS.items()}, "same_size": {k: dict(v) for k, v in SAME_SIZE.items()},
+    out: dict = {"keras": {k: dict(v) for k, v in DEFAULTS.items()},
+                 "same_size": {k: dict(v) for k, v in SAME_SIZE.items()},
                  "labels": {k: dict(v) for k, v in LABEL_DEFAULTS.items()}}
     for cls in (Popularity, UserCF, ItemCF, ImplicitALS):
         out[cls.__name__] = {n: p.default for n, p in inspect.signature(cls).parameters.items()
@@ -481,7 +483,8 @@ def find_recorded(split, dataset: str, names, seeds, *, epochs: int | None = Non
 # ---------------------------------------------------------------------------------------------- summaries
 def _metric_columns(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns
-            if c.startswith(("hr@", "ndcg@", "full hr@", "full ndcg@")) or c in ("mrr", "auc", "accuracy", "roc_auc", "pr_auc")]
+            if c.startswith(("hr@", "ndcg@", "full hr@", "full ndcg@"))
+            or c in ("mrr", "auc", "accuracy", "roc_auc", "pr_auc")]
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
@@ -573,9 +576,11 @@ def seed_user_difference(comparison: Comparison, a: str, b: str, metric: str = "
     for name in (a, b):
         frame = (comparison.per_user_seed or {}).get(name)
         if frame is None:
-            raise ValueError(f"No per-user, per-seed results for {name!r}; have {sorted(comparison.per_user_seed or {})}.")
+            have = sorted(comparison.per_user_seed or {})
+            raise ValueError(f"No per-user, per-seed results for {name!r}; have {have}.")
         if metric not in frame.columns:
-            raise ValueError(f"{name!r} has no per-user {metric!r}; it has {[c for c in frame.columns if c not in ('seed', 'user_idx')]}.")
+            have = [c for c in frame.columns if c not in ("seed", "user_idx")]
+            raise ValueError(f"{name!r} has no per-user {metric!r}; it has {have}.")
         tables.append(frame.pivot(index="seed", columns="user_idx", values=metric))
     common = tables[0].columns.intersection(tables[1].columns)
     if len(common) == 0:
