@@ -216,7 +216,7 @@ def plot_splits(table: pd.DataFrame, families: dict | None = None, *, k: int = 1
     axes[0].set_yticks(y, models)
     handles = [_legend_dot(marker="o", facecolor="white", label="leave-last-one-out"),
                _legend_dot(marker="o", facecolor="black", label="time split")]
-    axes[1].legend(handles=handles, frameon=False, fontsize=8, loc="lower right")
+    fig.legend(handles=handles, frameon=False, fontsize=8, loc="outside lower center", ncol=2)
     return finish(fig, "Each model under the per-user split (hollow) and the global time split (filled)")
 
 
