@@ -5,7 +5,7 @@
    training positive for). Models train on 4 fresh negatives per positive per epoch with the settings in
    ``ncf_helpers.models.DEFAULTS``; the validation item (second most recent positive) is what the per-epoch
    curve tracks, the test item is only used for the final numbers.
-2. The seed course's: a random 80/20 split of all rating rows, trained pointwise on label = rating >= 3.5 (no
+2. The original course's: a random 80/20 split of all rating rows, trained pointwise on label = rating >= 3.5 (no
    sampled negatives), scored by accuracy, ROC-AUC and PR-AUC (``LABEL_DEFAULTS``).
 
 Run from the repo root: ``NCF_DATA_DIR=../shared/datasets python benchmarks/models.py`` (optionally with
@@ -116,7 +116,7 @@ def notes(ranking: pd.DataFrame) -> str:
     if {"dot", "mlp"} <= set(hr.index):
         verdict = "beats" if hr["dot"] > hr["mlp"] else "does not beat"
         lines.append(
-            f"The plain dot product ({hr['dot']:.3f}) {verdict} the seed's MLP interaction ({hr['mlp']:.3f}), as "
+            f"The plain dot product ({hr['dot']:.3f}) {verdict} the original course's MLP interaction ({hr['mlp']:.3f}), as "
             "Rendle et al. (2020) found: an MLP has to learn to approximate a dot product from data, and a tuned "
             "matrix factorization is a strong baseline."
         )
@@ -177,13 +177,13 @@ Defaults (`ncf_helpers.models.DEFAULTS`; NeuMF with pre-training fine-tunes with
 
 {markdown_table(defaults_table())}
 
-## 2. The seed course's protocol: random 80/20 split of all ratings, pointwise labels
+## 2. The original course's protocol: random 80/20 split of all ratings, pointwise labels
 
 {lsplit.describe()}
 
 Models trained on label = rating >= 3.5 with binary cross-entropy on the training rows only (no sampled
 negatives), `LABEL_DEFAULTS` = {LABEL_DEFAULTS}; epochs chosen on a validation split carved from the
-training rows. Accuracy thresholds probabilities at 0.5 (logits at 0). A public re-run of the seed course's
+training rows. Accuracy thresholds probabilities at 0.5 (logits at 0). A public re-run of the original course's
 code reports ROC-AUC about 0.72 for its NeuralCF and two-tower models.
 
 {markdown_table(labels)}

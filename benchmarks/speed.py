@@ -1,12 +1,12 @@
-"""The seed course's input pipeline vs ours, on the same training rows (lesson 04's "why is this so slow?").
+"""The original course's input pipeline vs ours, on the same training rows (lesson 04's "why is this so slow?").
 
-The seed course wrote its training rows to a CSV file and read them back with
+The original course wrote its training rows to a CSV file and read them back with
 ``tf.data.experimental.make_csv_dataset(batch_size=12, label_name="label", num_epochs=1, shuffle=True)``:
 every 12 rows cost one CSV-parsing step and one optimizer step. We keep the rows in numpy arrays and call
 ``model.fit`` with batches of 4,096 (``ncf_helpers.models.train``).
 
-Both sides train the same architecture, the seed's ``neural_cf_model_1`` (= our ``"mlp"``: embeddings ->
-Dense(10, relu) x 2 -> Dense(1, sigmoid), embedding_dim as in ``DEFAULTS["mlp"]``), on the seed's protocol: a
+Both sides train the same architecture, the original course's ``neural_cf_model_1`` (= our ``"mlp"``: embeddings ->
+Dense(10, relu) x 2 -> Dense(1, sigmoid), embedding_dim as in ``DEFAULTS["mlp"]``), on the original course's protocol: a
 random 80/20 split of all ml-latest-small ratings, label = rating >= 3.5, pointwise BCE (no sampled
 negatives). Rows per second include each side's one-off graph tracing; the test ROC-AUC is the shared
 ``evaluate(..., protocol="labels")``.
@@ -38,7 +38,7 @@ SEED_BATCH = 12
 
 
 def seed_model(num_users: int, num_items: int, embedding_dim: int) -> keras.Model:
-    """The seed's neural_cf_model_1 with the CSV column names as its two int inputs."""
+    """The original course's neural_cf_model_1 with the CSV column names as its two int inputs."""
     user = keras.Input(shape=(), dtype="int32", name="userId")
     item = keras.Input(shape=(), dtype="int32", name="movieId")
     x = layers.Concatenate()([layers.Embedding(num_users, embedding_dim)(user),
@@ -121,9 +121,9 @@ def main():
     print(split.describe())
     dim = DEFAULTS["mlp"]["embedding_dim"]
     results = {}
-    print("seed path: CSV + make_csv_dataset, batch 12, 1 epoch ...", flush=True)
-    results["seed course: CSV -> make_csv_dataset, batch 12"] = run_seed_path(split, dim)
-    print(results["seed course: CSV -> make_csv_dataset, batch 12"], flush=True)
+    print("original course's path: CSV + make_csv_dataset, batch 12, 1 epoch ...", flush=True)
+    results["original course: CSV -> make_csv_dataset, batch 12"] = run_seed_path(split, dim)
+    print(results["original course: CSV -> make_csv_dataset, batch 12"], flush=True)
     print("our path: numpy arrays, batch 4096 ...", flush=True)
     results["ours: numpy arrays -> model.fit, 1 epoch"] = run_our_path(split, 1)
     n_ours = LABEL_DEFAULTS["mlp"]["epochs"]
@@ -144,15 +144,15 @@ def main():
         table[col] = table[col].astype(float)
     print()
     print(markdown_table(table))
-    md = f"""# Input pipeline: the seed course's CSV reader vs numpy arrays
+    md = f"""# Input pipeline: the original course's CSV reader vs numpy arrays
 
 Machine: {machine()}. Produced by `benchmarks/speed.py` (seed {SEED}).
 The VM's 2 cores were shared with other jobs during this run; both pipelines ran back to back in one process,
 so the ratio is the meaningful number.
 
 Same rows for both: {len(split.train):,} training rows of a random 80/20 split of ml-latest-small, label =
-rating >= 3.5; same architecture (the seed's `neural_cf_model_1` = our `"mlp"`, embedding_dim {dim},
-Dense(10, relu) x 2, Dense(1, sigmoid)), binary cross-entropy, Adam. The seed path: rows written to a
+rating >= 3.5; same architecture (the original course's `neural_cf_model_1` = our `"mlp"`, embedding_dim {dim},
+Dense(10, relu) x 2, Dense(1, sigmoid)), binary cross-entropy, Adam. The original course's path: rows written to a
 temporary CSV (`userId,movieId,label`) and read with `tf.data.experimental.make_csv_dataset(batch_size=12,
 label_name="label", num_epochs=1, shuffle=True)`, Adam's default step size, one epoch. Ours:
 `ncf_helpers.models.train` (numpy arrays, batch 4096, shuffled in numpy), `LABEL_DEFAULTS["mlp"]` =
@@ -160,7 +160,7 @@ label_name="label", num_epochs=1, shuffle=True)`, Adam's default step size, one 
 shuffling); "first step s" is the time to the end of the first optimizer step, which includes Keras/TensorFlow
 tracing the train step (a one-off cost per model); "rows/s" = rows / seconds; "rows/s after step 1" leaves
 out that first step, i.e. the rate at which each pipeline streams rows once it runs. The speed-ups divide by
-the seed path's rate. Test ROC-AUC / accuracy after the stated number of epochs. Test ROC-AUC
+the original course's path's rate. Test ROC-AUC / accuracy after the stated number of epochs. Test ROC-AUC
 from `evaluate(..., protocol="labels")` on the {len(split.test):,} test rows.
 
 {markdown_table(table)}

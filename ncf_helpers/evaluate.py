@@ -422,3 +422,51 @@ def compare(models: dict, split, protocol: str = "sampled", k: int = 10, **kwarg
         res = evaluate(model, split, protocol=protocol, k=k, name=label, **kwargs)
         rows.append({**res.row(label), "eval_seconds": res.seconds})
     return pd.DataFrame(rows).set_index("model")
+
+
+def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    """Mean of ``a - b`` over users and seeds, with a bootstrap interval over users AND seeds (lesson 06).
+
+    ``a``: float ``[seeds_a, users]``, one row per training seed of model A, one column per test user (e.g.
+    hits 0/1); ``b``: ``[seeds_b, users]``, the same users in the same column order. Every resample draws the
+    users with replacement (the same users for both models: paired) and, independently, ``seeds_a`` of A's
+    rows and ``seeds_b`` of B's rows with replacement (the two models' seeds are unrelated); its statistic is
+    the mean over the drawn users of (A's mean over its drawn seeds - B's mean over its drawn seeds). A model
+    with one row (deterministic) contributes no seed noise.
+
+    Returns ``{"difference", "low", "high", "users", "seeds_a", "seeds_b", "excludes_zero"}``: the observed
+    mean difference, the ``level`` percentile interval and whether it lies entirely above or below 0.
+    Worked example: ``a = [[1, 1], [0, 0]]`` (seed 0 hits both users, seed 1 neither), ``b = [[0, 0]]``: the
+    difference is 0.5; the drawn seeds are (0, 0), (0, 1), (1, 0) or (1, 1), giving 1, 0.5, 0.5, 0 with
+    probability 1/4 each, so the 95 % interval is [0, 1], although resampling the users alone would give
+    [0.5, 0.5].
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or a.size == 0 or b.size == 0:
+        raise ValueError(f"paired_bootstrap needs a [seeds_a, users] and b [seeds_b, users] over the same users; "
+                         f"got shapes {a.shape} and {b.shape}.")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("paired_bootstrap got NaN or infinite values; every (seed, user) needs a score.")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be strictly between 0 and 1, got {level}.")
+    n_boot = int(n_boot)
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be a positive whole number, got {n_boot}.")
+    rng = np.random.default_rng(seed)
+    n_users = a.shape[1]
+    diffs = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // max(1, n_users * (a.shape[0] + b.shape[0])))
+    for lo in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - lo)
+        users = rng.integers(0, n_users, size=(m, n_users))
+        sa = rng.integers(0, a.shape[0], size=(m, a.shape[0]))
+        sb = rng.integers(0, b.shape[0], size=(m, b.shape[0]))
+        mean_a = a[sa].mean(axis=1)  # [m, users]: A's mean over the drawn seeds, per user
+        mean_b = b[sb].mean(axis=1)
+        diffs[lo: lo + m] = np.take_along_axis(mean_a - mean_b, users, axis=1).mean(axis=1)
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(diffs, [tail, 100 - tail])
+    diff = float(a.mean() - b.mean())
+    return {"difference": diff, "low": float(low), "high": float(high), "users": int(n_users),
+            "seeds_a": int(a.shape[0]), "seeds_b": int(b.shape[0]), "excludes_zero": bool(low > 0 or high < 0)}

@@ -129,22 +129,35 @@ def test_split_fingerprint_sees_every_input(split):
 
 
 def test_shipped_recorded_run_is_complete():
-    """The file lesson 06 reads by default: every model, 3 seeds, per-user hits and the protocol curve."""
+    """The file lesson 06 reads by default: every model, 3 seeds, per-user and per-seed hits, the protocol curve,
+    on leave-last-one-out and the time split, and the original course's protocol for four Keras models."""
     import json
 
     path = cmp.RECORDED_DIR / "comparison_ml-latest-small.json"
     assert path.exists(), "run benchmarks/comparison.py to record the comparison"
     doc = json.loads(path.read_text())
-    assert doc["seeds"] == [0, 1, 2] and doc["epochs"] is None and len(doc["fingerprint"]) == 16
+    assert doc["format"] == 2 and doc["seeds"] == [0, 1, 2] and doc["epochs"] is None
     assert doc["settings"] == cmp.model_settings(), "models' defaults changed: re-run benchmarks/comparison.py"
-    results = pd.DataFrame(doc["results"])
-    assert set(results["model"]) == set(cmp.MODELS) and len(results) == 3 * len(cmp.MODELS)
-    assert results["hr@10"].between(0.1, 1.0).all()
-    assert set(doc["per_user"]["models"]) == set(cmp.MODELS)
-    assert all(len(v["hr"]) == doc["test_users"] == len(doc["per_user"]["user_idx"])
-               for v in doc["per_user"]["models"].values())
-    curve = pd.DataFrame(doc["curve"])
+    runs = {r["protocol"]: r for r in doc["runs"]}
+    assert set(runs) == {"leave_last_one_out", "temporal", "random"}
+    assert len({r["fingerprint"] for r in doc["runs"]}) == 3 and all(len(r["fingerprint"]) == 16 for r in doc["runs"])
+    for protocol in ("leave_last_one_out", "temporal"):
+        run = runs[protocol]
+        results = pd.DataFrame(run["results"])
+        assert set(results["model"]) == set(cmp.MODELS) and len(results) == 3 * len(cmp.MODELS)
+        assert results["hr@10"].between(0.1, 1.0).all(), protocol
+        assert (results["full hr@10"] < results["hr@10"]).all(), protocol  # ~9,700 candidates instead of 100
+        assert set(run["per_user"]["models"]) == set(cmp.MODELS)
+        for stored in run["per_user"]["models"].values():
+            assert set(stored) == {"hr", "ndcg", "full_hr", "full_ndcg"}
+            assert all(len(per_seed) == run["test_users"] == len(run["per_user"]["user_idx"])
+                       for values in stored.values() for per_seed in values)
+            assert all(len(values) == 3 for values in stored.values())
+    curve = pd.DataFrame(runs["leave_last_one_out"]["curve"])
     assert set(curve["model"]) == set(cmp.MODELS) and {"1", "99", "all"} <= set(curve["num_negatives"].astype(str))
+    labels = pd.DataFrame(runs["random"]["results"])
+    assert set(labels["model"]) == {"MF (dot)", "GMF", "MLP", "NeuMF"} and len(labels) == 12
+    assert labels["roc_auc"].between(0.6, 1.0).all()
 
 
 def test_compare_models_errors(split, synthetic):
@@ -244,6 +257,117 @@ def test_paired_difference():
         cmp.paired_difference({"A": a}, "A", "Z")
 
 
+def test_compare_models_full_ranking_and_per_seed(split):
+    comp = cmp.compare_models(split, ["Popularity", "iALS"], seeds=(0, 1), verbose=False, full=True,
+                              options={"iALS": {"iterations": 3, "embedding_dim": 8}})
+    res = comp.results.set_index(["model", "seed"])
+    direct = evaluate(comp.models["Popularity"], split, protocol="full")
+    assert res.loc[("Popularity", 0), "full hr@10"] == pytest.approx(direct.hr)
+    assert res.loc[("Popularity", 1), "full ndcg@10"] == pytest.approx(direct.ndcg)
+    tidy = comp.per_user_seed["iALS"]
+    assert list(tidy.columns[:2]) == ["seed", "user_idx"] and len(tidy) == 2 * len(split.test)
+    for seed in (0, 1):  # the per-seed hits average to that seed's HR@10, sampled and full
+        one = tidy[tidy["seed"] == seed]
+        assert one["hr"].mean() == pytest.approx(res.loc[("iALS", seed), "hr@10"])
+        assert one["full_hr"].mean() == pytest.approx(res.loc[("iALS", seed), "full hr@10"])
+    # a deterministic model's row is repeated for every seed
+    pop = comp.per_user_seed["Popularity"]
+    np.testing.assert_array_equal(pop[pop["seed"] == 0]["hr"].to_numpy(), pop[pop["seed"] == 1]["hr"].to_numpy())
+    assert "full HR@10" in comp.table().columns and comp.protocol == "leave_last_one_out"
+
+
+def test_seed_user_difference_and_round_trip(split, tmp_path):
+    from ncf_helpers.data import temporal_split
+
+    # hand-made per-seed hits: A hits every user with seed 0 and none with seed 1; B never hits
+    users = split.test["user_idx"].to_numpy()[:2]
+    a = pd.DataFrame({"seed": [0, 0, 1, 1], "user_idx": np.tile(users, 2), "hr": [1.0, 1.0, 0.0, 0.0],
+                      "ndcg": [1.0, 0.5, 0.0, 0.0]})
+    b = pd.DataFrame({"seed": [0, 0, 1, 1], "user_idx": np.tile(users, 2), "hr": 0.0, "ndcg": 0.0})
+    comp = cmp.Comparison(pd.DataFrame({"model": ["A"], "hr@10": [0.5]}), seeds=(0, 1),
+                          per_user_seed={"A": a, "B": b})
+    d = cmp.seed_user_difference(comp, "A", "B", n_boot=4000)
+    # A's drawn seeds: (0,0) -> 1, (0,1) or (1,0) -> 0.5, (1,1) -> 0; B has no spread: interval [0, 1]
+    assert d["difference"] == pytest.approx(0.5) and (d["low"], d["high"]) == (0.0, 1.0)
+    assert d["a"] == "A" and d["seeds_a"] == 2 and d["users"] == 2 and not d["excludes_zero"]
+    with pytest.raises(ValueError, match="No per-user, per-seed"):
+        cmp.seed_user_difference(comp, "A", "Z")
+    with pytest.raises(ValueError, match="no per-user 'full_hr'"):
+        cmp.seed_user_difference(comp, "A", "B", metric="full_hr")
+    # recorded with a second split: each run found again by its own fingerprint, per-seed hits included
+    live = cmp.compare_models(split, ["Popularity", "iALS"], seeds=(0, 1), verbose=False, full=True,
+                              options={"iALS": {"iterations": 3, "embedding_dim": 8}})
+    tsplit = temporal_split(split.train.assign(label=1), num_negatives=20, num_users=split.num_users,
+                            num_items=split.num_items)
+    timed = cmp.compare_models(tsplit, ["Popularity"], seeds=(0, 1), verbose=False)
+    path = cmp.save_recorded(live, split, "toy", None, path=tmp_path / "r.json", more=[(timed, tsplit, None)])
+    back = cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=path)
+    pd.testing.assert_frame_equal(back.per_user_seed["iALS"].sort_values(["seed", "user_idx"]).reset_index(drop=True),
+                                  live.per_user_seed["iALS"].sort_values(["seed", "user_idx"]).reset_index(drop=True),
+                                  check_dtype=False, atol=1e-5)
+    assert cmp.seed_user_difference(back, "iALS", "iALS")["difference"] == 0.0
+    t = cmp.find_recorded(tsplit, "toy", ["Popularity"], (0, 1), path=path)
+    assert t.protocol == "temporal" and len(t.per_user_seed["Popularity"]) == 2 * len(tsplit.test)
+    assert t.results["hr@10"].iloc[0] == pytest.approx(timed.results["hr@10"].iloc[0])
+    with pytest.raises(ValueError, match="same seeds"):
+        cmp.save_recorded(live, split, "toy", path=tmp_path / "x.json",
+                          more=[(cmp.compare_models(tsplit, ["Popularity"], seeds=(0,), verbose=False), tsplit, None)])
+
+
+def test_paired_bootstrap_by_hand():
+    from ncf_helpers.evaluate import paired_bootstrap
+
+    # the docstring's example: only the seeds vary. A's two seeds give 1, 0.5, 0.5, 0 with probability 1/4 each
+    d = paired_bootstrap([[1, 1], [0, 0]], [[0, 0]], n_boot=4000, seed=1)
+    assert d["difference"] == 0.5 and (d["low"], d["high"]) == (0.0, 1.0)
+    assert (d["seeds_a"], d["seeds_b"], d["users"]) == (2, 1, 2) and not d["excludes_zero"]
+    # only the users vary (one seed each): per-user differences 1 and 0 -> resampled means 1, 0.5, 0.5, 0
+    u = paired_bootstrap([[1, 0]], [[0, 0]], n_boot=4000, seed=1)
+    assert u["difference"] == 0.5 and (u["low"], u["high"]) == (0.0, 1.0)
+    # a constant difference for every user and seed: no noise, the interval is that number and excludes 0
+    c = paired_bootstrap(np.full((3, 5), 0.75), np.full((2, 5), 0.25), n_boot=200)
+    assert (c["difference"], c["low"], c["high"]) == (0.5, 0.5, 0.5) and c["excludes_zero"]
+    # 400 users, 3 identical seeds, half the users with difference 1: ~N(0.5, 0.025) as for users alone
+    a = np.tile(np.tile([1.0, 0.0], 200), (3, 1))
+    wide = paired_bootstrap(a, np.zeros((3, 400)), n_boot=4000)
+    assert wide["low"] == pytest.approx(0.5 - 1.96 * 0.025, abs=0.004)
+    assert wide["high"] == pytest.approx(0.5 + 1.96 * 0.025, abs=0.004)
+    # seed noise widens it: seed 0 hits those 200 users, seed 1 also the other 200 (mean 0.75)
+    noisy = paired_bootstrap(np.stack([a[0], np.ones(400)]), np.zeros((1, 400)), n_boot=4000)
+    assert noisy["difference"] == 0.75 and noisy["high"] - noisy["low"] > 0.4  # drawn seeds (0, 0) -> 0.5, (1, 1) -> 1
+    with pytest.raises(ValueError, match="same users"):
+        paired_bootstrap(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        paired_bootstrap([[np.nan, 1.0]], [[0.0, 0.0]])
+    with pytest.raises(ValueError, match="level"):
+        paired_bootstrap([[1.0]], [[0.0]], level=1.0)
+
+
+def test_rank_table_by_hand():
+    loo = pd.Series({"A": 0.8, "B": 0.7, "C": 0.6})
+    timed = pd.Series({"A": 0.3, "B": 0.5, "C": 0.1})
+    t = cmp.rank_table({"LOO": loo, "time": timed})
+    assert list(t.index) == ["A", "B", "C"] and t["LOO"].tolist() == [1, 2, 3] and t["time"].tolist() == [2, 1, 3]
+    # pairs (A,B) reversed, (A,C) and (B,C) kept: tau = (2 - 1) / 3
+    assert t.attrs["tau"] == {"LOO": 1.0, "time": pytest.approx(1 / 3)}
+    with pytest.raises(ValueError, match="no score for"):
+        cmp.rank_table({"LOO": loo, "time": timed.drop("C")})
+
+
+@pytest.mark.slow
+def test_labels_comparison(synthetic):
+    rsplit = random_split(synthetic, test_fraction=0.2, seed=0, threshold=3.5)
+    comp = cmp.labels_comparison(rsplit, ["MF (dot)"], seeds=(0,), epochs=2, verbose=False,
+                                 options={"MF (dot)": {"jit_compile": False}})
+    row = comp.results.iloc[0]
+    assert row["model"] == "MF (dot)" and 0.5 < row["roc_auc"] <= 1.0 and 0.5 < row["accuracy"] <= 1.0
+    assert "ROC-AUC" in comp.table().columns
+    with pytest.raises(ValueError, match="random_split"):
+        cmp.labels_comparison(leave_last_one_out(synthetic, num_negatives=5, threshold=3.5), ["MF (dot)"])
+    with pytest.raises(ValueError, match="Keras models only"):
+        cmp.labels_comparison(rsplit, ["iALS"])
+
+
 # ---------------------------------------------------------------------------------------------- protocol
 @pytest.fixture
 def toy_curve():
@@ -297,6 +421,16 @@ def test_literature_table():
 def test_registry_is_consistent():
     assert set(cmp.FAMILY) == set(cmp.MODELS)
     assert set(cmp.KERAS_INTERACTION) <= set(cmp.MODELS) and cmp.DETERMINISTIC <= set(cmp.MODELS)
+    assert set(cmp.SAME_SIZE) <= set(cmp.KERAS_INTERACTION) and set(cmp.SAME_SIZE_MODELS) <= set(cmp.MODELS)
+    assert all(a in cmp.MODELS and b in cmp.MODELS and a != b for a, b, _ in cmp.PLANNED_PAIRS)
+    # like with like: every model of the same-size block has 32-dimensional user and item embeddings
+    from ncf_helpers.models import DEFAULTS
+
+    sizes = {name: {**DEFAULTS[cmp.KERAS_INTERACTION[name]], **cmp.SAME_SIZE.get(name, {})}
+             for name in cmp.SAME_SIZE_MODELS}
+    assert {cfg["embedding_dim"] for cfg in sizes.values()} == {32}
+    assert sizes["NeuMF"]["mlp_embedding_dim"] == 32 and sizes["NeuMF"]["hidden"] == sizes["MLP"]["hidden"]
+    assert sizes["MF-32"]["use_bias"] is False
     from ncf_helpers.plots.comparison import FAMILY_COLORS
 
     assert set(cmp.FAMILY.values()) <= set(FAMILY_COLORS)
@@ -322,6 +456,28 @@ def test_plots(toy_results, toy_curve):
         plots.plot_comparison(toy_results.drop(columns="ndcg@10"))
     with pytest.raises(ValueError, match="lacks column"):
         plots.plot_sampled_vs_full(pd.DataFrame({"sampled": [0.5]}))
+
+
+def test_new_plots():
+    from matplotlib.figure import Figure
+
+    from ncf_helpers.plots import comparison as plots
+
+    d = pd.DataFrame({"A": ["MF-32", "NeuMF"], "B": ["MLP", "GMF-32"], "difference": [0.03, 0.01],
+                      "low": [0.01, -0.01], "high": [0.05, 0.03]})
+    fig = plots.plot_differences(d)
+    assert isinstance(fig, Figure)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["MF-32 - MLP", "NeuMF - GMF-32"]
+    colors = [line.get_color() for line in fig.axes[0].get_lines()[:2]]
+    assert colors[0] == "black" and colors[1] != "black"  # the interval excluding 0 is drawn black
+    t = pd.DataFrame({"loo sampled": [0.7, 0.6], "time sampled": [0.5, 0.55], "loo full": [0.07, 0.05],
+                      "time full": [0.04, 0.06]}, index=["A", "B"])
+    fig = plots.plot_splits(t, {"A": "dot product", "B": "baseline"})
+    assert len(fig.axes) == 2 and [x.get_text() for x in fig.axes[0].get_yticklabels()] == ["B", "A"]
+    with pytest.raises(ValueError, match="lacks column"):
+        plots.plot_differences(d.drop(columns="low"))
+    with pytest.raises(ValueError, match="lacks column"):
+        plots.plot_splits(t.drop(columns="time full"))
 
 
 # ---------------------------------------------------------------------------------------------- exercises

@@ -12,6 +12,7 @@ from .splits import (
     leave_last_one_out,
     random_split,
     sample_negatives,
+    temporal_split,
     to_implicit,
 )
 from .movielens import DATASETS, DataUnavailableError, data_dir_candidates, load_movielens
@@ -30,6 +31,7 @@ __all__ = [
     "make_synthetic",
     "random_split",
     "sample_negatives",
+    "temporal_split",
     "to_implicit",
     "toy_matrix",
     "validate_ratings",

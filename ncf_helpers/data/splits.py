@@ -19,10 +19,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def to_implicit(ratings: pd.DataFrame, threshold: float = 3.5) -> pd.DataFrame:
-    """The seed course's label rule: ``label = 1`` if ``rating >= threshold`` else ``0``.
+    """The original course's label rule: ``label = 1`` if ``rating >= threshold`` else ``0``.
 
     Returns a copy of ``ratings`` with an ``int8`` column ``label``; all rows are kept (the low ratings are the
-    explicit negatives of the seed's 80/20 protocol). :func:`leave_last_one_out` uses only ``label == 1`` rows.
+    explicit negatives of the original course's 80/20 protocol). :func:`leave_last_one_out` uses only
+    ``label == 1`` rows.
     Introduced in lesson 01, where we also count what the threshold throws away.
     """
     if "rating" not in ratings.columns:
@@ -47,7 +48,8 @@ class Split:
     test_negatives : int ``[len(test), num_negatives]`` sampled negatives for each test row (leave-one-out),
         never a positive of that user and without repeats in a row; ``None`` for a random split.
     valid, valid_negatives : the same for the validation rows (second most recent positive) when requested.
-    protocol : ``"leave_last_one_out"`` or ``"random"``.
+    protocol : ``"leave_last_one_out"``, ``"temporal"`` (:func:`temporal_split`) or ``"random"``.
+    cutoff : the cut-off time of a temporal split (``None`` otherwise).
     num_skipped_users : users with too few positives to hold one out (kept in ``train``, not evaluated).
     """
 
@@ -62,6 +64,7 @@ class Split:
     num_skipped_users: int = 0
     seed: int = 0
     name: str = ""
+    cutoff: float | None = None
     _positive_keys: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -99,8 +102,12 @@ class Split:
             lines.append(f"  valid rows   {len(self.valid):>10,}")
         if self.test_negatives is not None:
             lines.append(f"  negatives    {self.num_negatives:>10,} sampled per test row, shared by every model")
+        if self.cutoff is not None:
+            lines.append(f"  cut-off      {self.cutoff:>10,.0f} (train before it, test the first positive after it)")
         if self.num_skipped_users:
-            lines.append(f"  skipped      {self.num_skipped_users:>10,} users with too few positives to hold one out")
+            why = ("without positives on both sides of the cut-off" if self.protocol == "temporal"
+                   else "with too few positives to hold one out")
+            lines.append(f"  skipped      {self.num_skipped_users:>10,} users {why}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -156,7 +163,7 @@ def leave_last_one_out(
     data : a :class:`Dataset` or a DataFrame with ``user_idx, item_idx, timestamp`` (and optionally ``label``:
         then only ``label == 1`` rows are positives).
     num_negatives : negatives sampled per test row (99 in the paper); ``0`` for none.
-    threshold : if given, apply :func:`to_implicit` first (e.g. ``3.5``, the seed course's rule).
+    threshold : if given, apply :func:`to_implicit` first (e.g. ``3.5``, the original course's rule).
     validation : also hold out each user's second most recent positive as ``valid`` (with its own negatives),
         for early stopping and per-epoch curves without touching the test item.
 
@@ -203,6 +210,93 @@ def leave_last_one_out(
     return split
 
 
+def temporal_split(
+    data,
+    test_fraction: float = 0.2,
+    num_negatives: int = 99,
+    seed: int = 0,
+    *,
+    num_users: int | None = None,
+    num_items: int | None = None,
+    threshold: float | None = None,
+    cutoff: float | None = None,
+) -> Split:
+    """A global time split: one cut-off time for everyone, train before it, test after it (lesson 06).
+
+    Leave-last-one-out cuts each user's history at that user's own last positive, so the other users'
+    ratings made *after* that moment stay in training. Here one cut-off time ``cutoff`` holds for every user:
+
+    * ``train`` = every positive dated strictly before ``cutoff`` (for all users, test users included);
+    * ``test`` = each user's **first** positive at or after ``cutoff`` (ties in time: the smaller ``item_idx``);
+    * test users are the users with at least one training positive and at least one positive at or after
+      the cut-off; everyone else is not evaluated (``num_skipped_users`` counts users with positives on one
+      side of the cut-off only). The users' later positives (after their test item) are used by no model;
+    * ``test_negatives``: ``num_negatives`` per test row from the same sampler as :func:`leave_last_one_out`
+      (:func:`sample_negatives`, seeded by ``seed``), never a positive of that user at any time.
+
+    Parameters
+    ----------
+    data : a :class:`Dataset` or a DataFrame with ``user_idx, item_idx, timestamp`` (and optionally ``label``:
+        then only ``label == 1`` rows are positives).
+    test_fraction : if ``cutoff`` is not given, it is the timestamp of the positive at the ``1 - test_fraction``
+        quantile (``method="higher"``), so about the last ``test_fraction`` of all positives are at or after it.
+    threshold : if given, apply :func:`to_implicit` first (e.g. ``3.5``, the original course's rule).
+    cutoff : an explicit cut-off time (same unit as ``timestamp``).
+
+    Every training positive predates every test row, so
+    :func:`ncf_helpers.interactions.later_training_share` is 0 for each test row. Worked example (3 users,
+    positives as ``(user, item, time)``): ``(0,0,1) (0,1,2) (0,2,5) (0,3,6) (1,0,3) (1,2,4) (2,1,7) (2,3,8)``
+    with ``cutoff=5``: train = the four rows before time 5; test = ``(0, 2, 5)`` only (user 0's first
+    positive from time 5 on; ``(0, 3, 6)`` is used by nobody; user 1 has nothing after 5 and user 2 nothing
+    before it, so 2 users are skipped).
+    """
+    df, num_users, num_items, name = _frame_and_sizes(data, num_users, num_items, threshold)
+    if "label" in df.columns:
+        df = df[df["label"] == 1]
+    if "timestamp" not in df.columns:
+        raise ValueError("temporal_split needs a 'timestamp' column to know which interactions come after the cut-off.")
+    if num_negatives < 0:
+        raise ValueError(f"num_negatives must be >= 0, got {num_negatives}.")
+    if len(df) == 0:
+        raise ValueError("There are no positive interactions to split (every label is 0).")
+    times = df["timestamp"].to_numpy(np.float64)
+    if cutoff is None:
+        if not 0.0 < test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}.")
+        cutoff = float(np.quantile(times, 1.0 - test_fraction, method="higher"))
+    elif not np.isfinite(cutoff):
+        raise ValueError(f"cutoff must be a finite time, got {cutoff!r}.")
+    u = df["user_idx"].to_numpy(np.int64)
+    order = np.lexsort((df["item_idx"].to_numpy(), times, u))
+    df = df.iloc[order].reset_index(drop=True)
+    u, times = u[order], times[order]
+    before = times < cutoff
+    has_train = np.bincount(u[before], minlength=num_users) > 0
+    after_rows = np.flatnonzero(~before)
+    # rows are sorted by (user, time, item): the first row of each user after the cut-off is their test row
+    first_after = after_rows[np.unique(u[after_rows], return_index=True)[1]] if len(after_rows) else after_rows
+    test_rows = first_after[has_train[u[first_after]]]
+    train = df[before].reset_index(drop=True)
+    test = df.iloc[test_rows].reset_index(drop=True)
+    active = np.bincount(u, minlength=num_users) > 0
+    skipped = int(active.sum() - len(test_rows))
+    if len(test) == 0:
+        raise ValueError(
+            f"No user has positives both before and after the cut-off {cutoff:g}; choose another cutoff or "
+            "test_fraction."
+        )
+    split = Split(num_users, num_items, train, test, protocol="temporal", num_skipped_users=skipped, seed=seed,
+                  name=name, cutoff=float(cutoff))
+        # Never a positive of the user at any time (as for leave-last-one-out, where every positive is in train or
+    # test): the later positives nobody trains on are excluded from the negatives and from full ranking too.
+    split._positive_keys = np.unique(u * num_items + df["item_idx"].to_numpy(np.int64))
+    if num_negatives:
+        rng = np.random.default_rng(seed)
+        split.test_negatives = sample_negatives(test["user_idx"].to_numpy(), num_negatives, num_items,
+                                                split.positive_keys(), rng)
+    return split
+
+
 def random_split(
     data,
     test_fraction: float = 0.2,
@@ -212,7 +306,7 @@ def random_split(
     num_items: int | None = None,
     threshold: float | None = None,
 ) -> Split:
-    """A random split of rating rows (lesson 03's RMSE and the seed course's 80/20 protocol).
+    """A random split of rating rows (lesson 03's RMSE and the original course's 80/20 protocol).
 
     Keeps every column (``rating``, ``label`` if present). ``test_negatives`` is ``None``: evaluate it with
     ``protocol="rating"`` (RMSE/MAE), ``"full"`` (precision/recall@K) or ``"labels"`` (accuracy, AUCs).

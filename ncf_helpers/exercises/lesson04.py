@@ -5,7 +5,7 @@ came back, and a hint.
 * 4.1 :func:`check_embedding_lookup` - ``one_hot_times_table(idx, table)``: an embedding layer is a one-hot
   vector times a table, i.e. a row lookup.
 * 4.2 :func:`check_param_count` - ``ncf_param_count(num_users, num_items, embedding_dim, hidden)``: the
-  weights of the seed's ``neural_cf_model_1``.
+  weights of the original course's ``neural_cf_model_1``.
 * 4.3 :func:`check_mlp_forward` - ``mlp_forward(p, q, layers)``: NeuralCF's interaction and output layers by
   hand in numpy.
 * 4.4 :func:`check_negative_sampler` - ``sample_user_negatives(positives, num_items, num_negatives, rng)``:
@@ -97,7 +97,7 @@ def check_param_count(ncf_param_count):
                      hint="Add the two tables, then each Dense layer's inputs * units + units (the first Dense "
                           "layer's input is the concatenation, 2 * embedding_dim wide), then the output layer.")
     share = (610 + 9742) * 32 / _param_count(610, 9742, 32, (10, 10))
-    return f"On ml-latest-small {share:.1%} of the seed model's weights are in the two ID tables."
+    return f"On ml-latest-small {share:.1%} of the original course's model's weights are in the two ID tables."
 
 
 # ---------------------------------------------------------------------------------------------- 4.3

@@ -5,7 +5,7 @@
 * 5.2 :func:`check_top_k_by_dot` - ``top_k_by_dot(user_vector, item_vectors, k)``: brute-force retrieval.
 * 5.3 :func:`check_genre_profile` - ``genre_profile(genre_matrix, liked_items)``: the user tower's side feature.
 * 5.4 :func:`check_top_k_by_model` - ``top_k_by_model(user_vector, item_vectors, w, b, k)``: the top items of
-  the seed's model ``sigmoid(w * u.v + b)``, which a plain dot-product index gets wrong when ``w < 0``.
+  the original course's model ``sigmoid(w * u.v + b)``, which a plain dot-product index gets wrong when ``w < 0``.
 * 5.5 :func:`check_recommend_from_towers` - ``recommend_from_towers(user_tower, item_tower, user_idx, num_items,
   seen, k)``: the serving step from two Keras towers' outputs, without the user's seen items (imports Keras).
 """
@@ -109,7 +109,7 @@ def check_genre_profile(genre_profile):
     return "The user tower sees this vector next to the user's ID embedding."
 
 
-@exercise("5.4", "top-k of the seed's sigmoid model")
+@exercise("5.4", "top-k of the original course's sigmoid model")
 def check_top_k_by_model(top_k_by_model):
     """``top_k_by_model(user_vector, item_vectors, w, b, k)``: indices of the ``k`` items with the highest
     model score ``sigmoid(w * (user_vector . item_vectors[i]) + b)``, best first."""

@@ -4,7 +4,7 @@
 >>> rec, history = fit_model(split, "gmf")            # build + train + wrap, DEFAULTS["gmf"]
 >>> evaluate(rec, split)                               # the same harness as the classical models
 
-* :func:`build_model` - ``"dot"`` (matrix factorization), ``"gmf"``, ``"mlp"`` (the seed course's NeuralCF),
+* :func:`build_model` - ``"dot"`` (matrix factorization), ``"gmf"``, ``"mlp"`` (the original course's NeuralCF),
   ``"neumf"`` (GMF + MLP, optionally pre-trained) and ``"two_tower"`` (with genre side features), compiled
   with Adam and binary cross-entropy;
 * :func:`train` - fresh sampled negatives every epoch, per-epoch HR@10 / NDCG@10, seeded;

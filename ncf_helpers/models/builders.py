@@ -7,11 +7,11 @@
 * ``"dot"`` - matrix factorization (lesson 03): ``score = p_u . q_i + b_u + b_i`` (a logit).
 * ``"gmf"`` - generalized MF (He et al. 2017): ``score = h . (p_u * q_i) + b``; the learned ``h`` can weight
   (or ignore) each dimension, where ``"dot"`` weights every dimension 1.
-* ``"mlp"`` - the seed course's ``neural_cf_model_1`` (lesson 04): ``concat(p_u, q_i)`` -> ``Dense(10, relu)``
+* ``"mlp"`` - the original course's ``neural_cf_model_1`` (lesson 04): ``concat(p_u, q_i)`` -> ``Dense(10, relu)``
   -> ``Dense(10, relu)`` -> ``Dense(1, sigmoid)``.
 * ``"neumf"`` - GMF and MLP branches with separate embeddings, fused by one output layer (lesson 04),
   optionally initialised from trained GMF and MLP models (:func:`load_pretrained`).
-* ``"two_tower"`` - the seed's ``neural_cf_model_2`` (lesson 05): each side's embedding (and side features)
+* ``"two_tower"`` - the original course's ``neural_cf_model_2`` (lesson 05): each side's embedding (and side features)
   goes through its own Dense tower; the towers meet only in a dot product, so item vectors can be computed
   once and served by a nearest-neighbour search (:mod:`ncf_helpers.models.serving`).
 
@@ -59,7 +59,7 @@ VALID_INTERACTIONS = ("dot", "gmf", "mlp", "neumf", "two_tower")
 
 OUTPUTS = ("logit", "sigmoid", "sigmoid_dense")
 """``"logit"``: raw score, trained with ``from_logits=True``; ``"sigmoid"``: a probability in ``[0, 1]``;
-``"sigmoid_dense"`` (two_tower only): the seed's ``Dense(1, sigmoid)`` after the dot product."""
+``"sigmoid_dense"`` (two_tower only): the original course's ``Dense(1, sigmoid)`` after the dot product."""
 
 # Tuned on ml-latest-small (leave-last-one-out, label = rating >= 3.5, 4 sampled negatives per positive);
 # see benchmarks/models.py and benchmarks/results/models.md. Each trains in well under 60 s on 2 CPU cores.
@@ -88,7 +88,7 @@ LABEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "neumf": dict(l2=1e-4, epochs=6),
     "two_tower": dict(epochs=2),
 }
-"""Overrides of :data:`DEFAULTS` for the seed course's protocol (lesson 06): a random 80/20 split of all rating
+"""Overrides of :data:`DEFAULTS` for the original course's protocol (lesson 06): a random 80/20 split of all rating
 rows, trained pointwise on ``label = rating >= 3.5`` (``num_negatives=0``). There are ~64,000 labelled rows
 and no sampled negatives, so the models overfit after a few epochs; the epoch counts were picked on a
 validation split carved out of the training rows (see ``benchmarks/models.py``)."""
@@ -267,7 +267,7 @@ def build_model(
     l2 : L2 penalty on the embedding tables (and Dense kernels); ``0`` for none.
     learning_rate : Adam's step size.
     output : ``"logit"`` or ``"sigmoid"`` (:data:`OUTPUTS`); ``"two_tower"`` also takes ``"sigmoid_dense"``:
-        the seed's ``Dense(1, sigmoid)`` after the dot product (its learned weight can be negative, which
+        the original course's ``Dense(1, sigmoid)`` after the dot product (its learned weight can be negative, which
         reverses the ranking - lesson 05). The loss uses ``from_logits=(output == "logit")``.
     use_bias : ``"dot"`` only: per-user and per-item biases ``user_bias``/``item_bias``.
     item_features : ``"two_tower"`` only: float ``[num_items, k]`` side features fed to the item tower next to
@@ -278,7 +278,7 @@ def build_model(
     id_dropout : ``"two_tower"`` with ``item_features``: probability of hiding an item's ID embedding from the
         tower in a training row (ID dropout), so genres alone learn to score; in ``[0, 1)``.
     tower_activation : activation of each tower's last layer: ``None`` (linear, the default for
-        ``output="logit"``) or ``"relu"`` (the seed's towers; the default for ``"sigmoid_dense"``).
+        ``output="logit"``) or ``"relu"`` (the original course's towers; the default for ``"sigmoid_dense"``).
     pretrained : ``"neumf"`` only: ``(gmf_model, mlp_model)``, trained models whose weights initialise the
         NeuMF (:func:`load_pretrained`); sizes not given are taken from them.
     alpha : weight of the GMF branch when combining pre-trained output layers (the paper's 0.5).
@@ -397,7 +397,7 @@ def _two_tower(user, item, num_users, num_items, embedding_dim, hidden, l2, outp
     if tower_activation not in (None, "linear", "relu"):
         raise ValueError(f"tower_activation must be None (linear) or 'relu', got {tower_activation!r}.")
     if tower_activation is None and output == "sigmoid_dense":
-        tower_activation = "relu"  # the seed's towers end in relu
+        tower_activation = "relu"  # the original course's towers end in relu
 
     u = _embedding(num_users, embedding_dim, "user_embedding", l2)(user)
     if user_features is not None:

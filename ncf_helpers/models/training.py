@@ -31,7 +31,7 @@ widgets and tests train for a few epochs. Where the time goes: a bare 4096-row t
 ``tf.function``) is ~15 ms of CPU here, of which ~5 ms is Adam updating the full embedding tables (Keras 3
 applies Adam densely) and ~7 ms the forward and backward pass; inside ``model.fit`` a step costs ~25 ms of CPU.
 A 4096x64 @ 64x10 matmul alone takes ~1 ms on this VM, so the "1.2 M rows/s" seen on a quieter machine is
-not reachable here. ``benchmarks/results/speed.md`` compares this path with the seed
+not reachable here. ``benchmarks/results/speed.md`` compares this path with the original
 course's CSV pipeline on the same rows.
 """
 
@@ -234,7 +234,7 @@ def train(
     ----------
     split : a ``Split`` (or a DataFrame of training rows ``user_idx, item_idx[, label]``; then no per-epoch
         evaluation). With a ``label`` column, ``label == 1`` rows are positives and ``label == 0`` rows explicit
-        negatives (the seed course's protocol: ``num_negatives=0`` trains on the labels alone).
+        negatives (the original course's protocol: ``num_negatives=0`` trains on the labels alone).
     epochs : passes over the training positives (positive whole number).
     num_negatives : sampled negatives per positive, drawn anew each epoch (``>= 0``; the paper's 4).
     batch_size : rows per Adam step (4096 by default: see the module docstring for why).

@@ -3,7 +3,9 @@
 * :func:`plot_comparison` - HR@10 and NDCG@10 of every model, mean over seeds with the spread as error bars
   and each seed as a dot, coloured by how the model combines a user and an item;
 * :func:`plot_sampled_vs_full` - each model's place with 99 sampled negatives and with full ranking;
-* :func:`plot_literature` - published ML-1M numbers beside ours.
+* :func:`plot_literature` - published ML-1M numbers beside ours;
+* :func:`plot_differences` - the planned differences between two models with their users x seeds intervals;
+* :func:`plot_splits` - each model under leave-last-one-out and under the time split, sampled and full ranking.
 
 The HR@10-vs-number-of-negatives curve is :func:`ncf_helpers.plots.explorer.plot_protocol` (the protocol
 explorer's figure). matplotlib only: inputs are the DataFrames of :mod:`ncf_helpers.experiments.comparison`.
@@ -17,7 +19,8 @@ from matplotlib.patches import Patch
 
 from . import GREY, OKABE_ITO, finish, new_figure, styled
 
-__all__ = ["FAMILY_COLORS", "plot_comparison", "plot_literature", "plot_sampled_vs_full"]
+__all__ = ["FAMILY_COLORS", "plot_comparison", "plot_differences", "plot_literature", "plot_sampled_vs_full",
+           "plot_splits"]
 
 FAMILY_COLORS = {
     "baseline": "#000000",
@@ -145,3 +148,79 @@ def plot_literature(literature: pd.DataFrame, ours: pd.DataFrame | None = None, 
     ax.set_xlabel("HR@10 (leave-one-out, 1 + 99 sampled negatives)")
     ax.set_title("Published (grey, ML-1M) beside ours (blue): same protocol", loc="left")
     return finish(fig)
+
+
+@styled
+def plot_differences(differences: pd.DataFrame, *, metric_label: str = "HR@10", width: float = 8.0,
+                     height: float | None = None):
+    """Lesson 06: one row per planned pair; ``differences`` has ``A, B, difference, low, high`` (and optionally
+    ``split``), e.g. rows of :func:`~ncf_helpers.experiments.comparison.seed_user_difference`. Each difference
+    ``A - B`` is a dot with its interval as a line; intervals that exclude 0 are drawn solid black, the others
+    grey (within noise). 0 is the dashed line."""
+    need = ("A", "B", "difference", "low", "high")
+    missing = [c for c in need if c not in differences.columns]
+    if missing:
+        raise ValueError(f"differences lacks column(s) {missing}; one row per pair with A, B, difference, low, high.")
+    n = len(differences)
+    fig, ax = new_figure(1, 1, width=width, height=height or 1.0 + 0.45 * n)
+    y = np.arange(n)[::-1]
+    labels = []
+    for yy, (_, r) in zip(y, differences.iterrows()):
+        clear = r["low"] > 0 or r["high"] < 0
+        color = "black" if clear else GREY
+        ax.plot([r["low"], r["high"]], [yy, yy], color=color, lw=2.2 if clear else 1.6, solid_capstyle="butt")
+        ax.scatter([r["difference"]], [yy], color=color, s=30, zorder=3)
+        ax.text(r["high"] + 0.004, yy + 0.12, f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
+                fontsize=8, color="black" if clear else "#555")
+        where = f" ({r['split']})" if "split" in differences.columns else ""
+        labels.append(f"{r['A']} - {r['B']}{where}")
+    ax.axvline(0.0, color=GREY, ls="--", lw=1)
+    span = max(abs(float(differences["low"].min())), abs(float(differences["high"].max())), 0.02)
+    ax.set_xlim(-1.15 * span, 1.9 * span)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlabel(f"{metric_label} of A minus {metric_label} of B (95 % interval over users and seeds)")
+    ax.set_title("Planned comparisons: black = the interval excludes 0, grey = within noise", loc="left")
+    return finish(fig)
+
+
+@styled
+def plot_splits(table: pd.DataFrame, families: dict | None = None, *, k: int = 10, width: float = 9.5,
+                height: float = 4.4):
+    """Lesson 06: ``table`` indexed by model with columns ``("loo", "sampled")``, ``("time", "sampled")``,
+    ``("loo", "full")``, ``("time", "full")`` flattened as ``"<split> <protocol>"`` (e.g. ``"loo sampled"``):
+    mean HR@k over seeds. Two panels (sampled, full ranking); in each, one row per model (order of
+    ``table``) with a hollow dot for leave-last-one-out and a filled one for the time split joined by a line,
+    coloured by family."""
+    need = ("loo sampled", "time sampled", "loo full", "time full")
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks column(s) {missing}; columns are '<loo|time> <sampled|full>'.")
+    models = list(table.index)[::-1]  # first row at the top
+    fig, axes = new_figure(1, 2, width=width, height=height, sharey=True)
+    y = np.arange(len(models))
+    for ax, protocol, label in ((axes[0], "sampled", f"HR@{k}, 1 + 99 sampled negatives"),
+                                (axes[1], "full", f"HR@{k}, all items")):
+        for yy, m in zip(y, models):
+            color = _family_color(families.get(m, "")) if families else OKABE_ITO[0]
+            a, b = float(table.loc[m, f"loo {protocol}"]), float(table.loc[m, f"time {protocol}"])
+            ax.plot([a, b], [yy, yy], color=color, lw=1.4, alpha=0.8)
+            ax.scatter([a], [yy], facecolor="white", edgecolor=color, s=34, lw=1.4, zorder=3)
+            ax.scatter([b], [yy], color=color, s=34, zorder=3)
+        ax.set_xlabel(label)
+        ax.set_title("sampled" if protocol == "sampled" else "full ranking", loc="left")
+        lo = min(table[f"loo {protocol}"].min(), table[f"time {protocol}"].min())
+        hi = max(table[f"loo {protocol}"].max(), table[f"time {protocol}"].max())
+        pad = 0.05 * (hi - lo + 1e-9)
+        ax.set_xlim(max(0.0, lo - pad), min(1.0, hi + pad))
+    axes[0].set_yticks(y, models)
+    handles = [_legend_dot(marker="o", facecolor="white", label="leave-last-one-out"),
+               _legend_dot(marker="o", facecolor="black", label="time split")]
+    fig.legend(handles=handles, frameon=False, fontsize=8, loc="outside lower center", ncol=2)
+    return finish(fig, "Each model under the per-user split (hollow) and the global time split (filled)")
+
+
+def _legend_dot(marker: str, facecolor: str, label: str):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], marker=marker, ls="none", markerfacecolor=facecolor, markeredgecolor="black", label=label)

@@ -58,7 +58,7 @@ HIDDEN_USERS = ("mlp", "neumf", "two_tower")  # the interactions that read the "
 
 EXPLORER_DEFAULTS: dict[str, Any] = dict(interaction="mlp", embedding_dim=32, hidden=(10, 10), epochs=6,
                                          num_negatives=4, seed=0)
-"""The explorer's starting configuration (also :func:`train_interaction`'s defaults): the seed course's NeuralCF
+"""The explorer's starting configuration (also :func:`train_interaction`'s defaults): the original course's NeuralCF
 (``Dense(10) x 2``) with 32-d embeddings and 6 epochs - lesson 04's ``EPOCHS``, so the lesson's own MLP run is
 the explorer's first cached configuration - fewer than :data:`ncf_helpers.models.DEFAULTS` (12-20), so a new
 configuration trains in about 6-12 s on ml-latest-small on 2 CPU cores (``benchmarks/results/explorer.md``);
@@ -296,7 +296,7 @@ def serving_vectors(rec) -> tuple[np.ndarray, np.ndarray, str]:
     * ``"dot"``: ``[p_u, b_u, 1] . [q_i, 1, b_i]`` = ``p_u . q_i + b_u + b_i``, the logit exactly (the biases ride
       along as extra coordinates, the usual trick to serve a biased MF from a nearest-neighbour index);
     * ``"gmf"``: ``[p_u * h, 1] . [q_i, b]`` = ``h . (p_u * q_i) + b``, exactly: GMF is MF with learned weights;
-    * ``"two_tower"``: the towers' outputs, exactly (for the seed's ``sigmoid_dense`` output the logit is
+    * ``"two_tower"``: the towers' outputs, exactly (for the original course's ``sigmoid_dense`` output the logit is
       ``w (u . v) + b``, still a line);
     * ``"mlp"``: ``p_u . q_i``, the only vectors the model has; the network does something else with them;
     * ``"neumf"``: the GMF branch, folded as for GMF; the MLP branch's part of the score is left out.
