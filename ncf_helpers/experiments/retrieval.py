@@ -483,9 +483,11 @@ DEFAULT_SETTINGS = (
     ("faiss-ivf", {}, {"nprobe": 1}),
     ("faiss-ivf", {}, {"nprobe": 8}),
     ("faiss-ivf", {}, {"nprobe": 32}),
+    ("faiss-ivf", {}, {"nprobe": 128}),
     ("faiss-ivfpq", {"pq_m": 8}, {"nprobe": 32}),
-    ("faiss-hnsw", {"hnsw_m": 16}, {"ef_search": 32}),
-    ("faiss-hnsw", {"hnsw_m": 16}, {"ef_search": 128}),
+    ("faiss-hnsw", {"hnsw_m": 16}, {"ef_search": 16}),
+    ("faiss-hnsw", {"hnsw_m": 16}, {"ef_search": 64}),
+    ("faiss-hnsw", {"hnsw_m": 16}, {"ef_search": 256}),
 )
 """``(backend, build options, search options)`` rows of :func:`index_table`; same-build rows share one index."""
 

@@ -228,7 +228,8 @@ class RetrievalModel:
         """float32 ``[num_items, d]``: the item tower run once over the catalogue (cached)."""
         if self._items is None:
             idx = np.arange(self.num_items, dtype=np.int32)
-            self._items = np.asarray(self.item_tower.predict({"item_idx": idx}, batch_size=8192, verbose=0), np.float32)
+            self._items = np.concatenate([np.asarray(self.item_tower({"item_idx": idx[lo: lo + 16384]}, training=False), np.float32)
+                                          for lo in range(0, len(idx), 16384)])
         return self._items
 
     def user_vectors(self, user_idx, context=None) -> np.ndarray:
@@ -266,7 +267,7 @@ def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: i
                   batch_size: int | None = None, learning_rate: float | None = None, num_negatives: int | None = None,
                   embedding_dim: int | None = None, temperature: float | None = None, l2: float | None = None,
                   context=None, item_features=None, item_id: bool = True, train=None, name: str | None = None,
-                  verbose: bool = False) -> RetrievalModel:
+                  jit_compile: bool = False, verbose: bool = False) -> RetrievalModel:
     """Train a query tower and an item tower on ``split.train``'s positives with one of :data:`LOSSES`. Lesson 07.
 
     Every loss sees the same batches of positives (shuffled by ``seed``), the same towers and the same Adam
@@ -340,7 +341,7 @@ def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: i
         reg = query_tower.losses + item_tower.losses
         return total + (tf.add_n(reg) if reg else 0.0)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
     def step(u, i, c=None):
         with tf.GradientTape() as tape:
             value = batch_loss(u, i, c)

@@ -64,10 +64,11 @@ class VectorIndex:
     * ``"faiss-ivfpq"`` - the same cells, vectors compressed by product quantisation to ``pq_m`` bytes each
       (``pq_m`` sub-vectors of 8 bits); candidates are re-scored exactly with the stored float vectors
       (``rerank``; the bytes/item reported count only the compressed codes, what a service keeps in memory).
-    * ``"faiss-hnsw"`` - ``IndexHNSWFlat``, a graph with ``hnsw_m`` links per node, searched with
-      ``ef_search``. HNSW needs a metric, so the inner product is turned into a Euclidean distance by adding
-      one coordinate ``sqrt(max_norm^2 - |v|^2)`` to every item (and ``0`` to the query): then the nearest
-      item in L2 is the one with the largest ``q . v`` (Bachrach et al. 2014).
+    * ``"faiss-hnsw"`` - ``IndexHNSWFlat`` with the inner product, a graph with ``hnsw_m`` links per node,
+      searched with a beam of ``ef_search`` candidates. (The textbook alternative, turning the inner product
+      into a Euclidean distance with one extra coordinate ``sqrt(max_norm^2 - |v|^2)``, Bachrach et al. 2014,
+      found 0.45 of the exact top-10 at ``ef_search=128`` on 20,000 random vectors where the inner-product
+      graph found 0.998, so it is not used.)
 
     ``build_seconds`` and ``bytes_per_item`` (index memory / num_items) describe the build.
     """
@@ -119,15 +120,13 @@ class VectorIndex:
                 # codes + ids in the inverted lists, plus the centroids shared by all items
                 self.bytes_per_item = code + 8.0 + 4.0 * d * nlist / n
                 self.nlist = nlist
-            else:  # faiss-hnsw on the MIPS -> L2 transform
-                norms2 = np.einsum("nd,nd->n", vecs, vecs)
-                extra = np.sqrt(np.maximum(norms2.max() - norms2, 0.0)).astype(np.float32)[:, None]
-                index = faiss.IndexHNSWFlat(d + 1, int(hnsw_m))
+            else:  # faiss-hnsw, inner product
+                index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
                 index.hnsw.efConstruction = int(ef_construction)
-                index.add(np.ascontiguousarray(np.hstack([vecs, extra])))
+                index.add(vecs)
                 index.hnsw.efSearch = int(ef_search)
-                # float vector (d + 1) + about 2 * M links of 4 bytes on level 0 (upper levels are ~1/M of that)
-                self.bytes_per_item = 4.0 * (d + 1) + 4.0 * 2 * int(hnsw_m) * (1 + 1 / int(hnsw_m))
+                # float vector + about 2 M links of 4 bytes on level 0 (upper levels add ~1/M of that)
+                self.bytes_per_item = 4.0 * d + 4.0 * 2 * int(hnsw_m) * (1 + 1 / int(hnsw_m))
             self._index = index
         self.build_seconds = time.perf_counter() - start
 
@@ -151,12 +150,10 @@ class VectorIndex:
             s = q @ self.vectors.T
             top = _top_k(s, k)
             return top.astype(np.int64), np.take_along_axis(s, top, axis=1)
-        if self.backend == "faiss-hnsw":
-            q = np.ascontiguousarray(np.hstack([q, np.zeros((q.shape[0], 1), np.float32)]))
         _, found = self._index.search(q, k)
         found = found.astype(np.int64)
         ok = found >= 0
-        scores = np.where(ok, np.einsum("nd,nkd->nk", q[:, :self.dim], self.vectors[np.where(ok, found, 0)]), -np.inf)
+        scores = np.where(ok, np.einsum("nd,nkd->nk", q, self.vectors[np.where(ok, found, 0)]), -np.inf)
         order = np.argsort(-scores, axis=1, kind="stable")  # exact scores, best first
         return np.take_along_axis(found, order, axis=1), np.take_along_axis(scores, order, axis=1).astype(np.float32)
 
