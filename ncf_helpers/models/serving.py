@@ -62,7 +62,7 @@ class VectorIndex:
     * ``"faiss-ivf"`` - ``IndexIVFFlat`` (inner product): k-means into ``nlist`` cells; a query scans the
       ``nprobe`` cells whose centroids score highest. ``nprobe == nlist`` is exhaustive.
     * ``"faiss-ivfpq"`` - the same cells, vectors compressed by product quantisation to ``pq_m`` bytes each
-      (``pq_m`` sub-vectors of 8 bits); candidates are re-scored exactly with the stored float vectors
+      (``pq_m`` sub-vectors of 8 bits; fewer bits below 9,984 items, which 256 codes need to train); candidates are re-scored exactly with the stored float vectors
       (``rerank``; the bytes/item reported count only the compressed codes, what a service keeps in memory).
     * ``"faiss-hnsw"`` - ``IndexHNSWFlat`` with the inner product, a graph with ``hnsw_m`` links per node,
       searched with a beam of ``ef_search`` candidates. (The textbook alternative, turning the inner product
@@ -99,7 +99,8 @@ class VectorIndex:
                 index.add(vecs)
                 self.bytes_per_item = 4.0 * d
             elif backend in ("faiss-ivf", "faiss-ivfpq"):
-                nlist = int(nlist or max(1, min(4096, int(4 * np.sqrt(n)))))
+                # faiss's guideline 4 sqrt(n) cells, but at least 39 training points per cell (else k-means warns)
+                nlist = int(nlist or max(1, min(4096, int(4 * np.sqrt(n)), n // 39)))
                 if not 1 <= nlist <= n:
                     raise ValueError(f"nlist must be between 1 and the {n} items, got {nlist}.")
                 quantizer = faiss.IndexFlatIP(d)
@@ -109,9 +110,11 @@ class VectorIndex:
                 else:
                     if d % int(pq_m):
                         raise ValueError(f"pq_m={pq_m} must divide the vector width d={d}.")
-                    index = faiss.IndexIVFPQ(quantizer, d, nlist, int(pq_m), 8, faiss.METRIC_INNER_PRODUCT)
-                    code = float(pq_m)
+                    nbits = int(min(8, max(1, np.floor(np.log2(max(2, n // 39))))))  # 256 codes need 9,984 points
+                    index = faiss.IndexIVFPQ(quantizer, d, nlist, int(pq_m), nbits, faiss.METRIC_INNER_PRODUCT)
+                    code = int(pq_m) * nbits / 8.0
                 rng = np.random.default_rng(seed)
+                train_size = max(int(train_size), 40 * nlist)  # faiss wants >= 39 points per centroid
                 sample = vecs if n <= train_size else vecs[rng.choice(n, train_size, replace=False)]
                 index.cp.seed = int(seed)
                 index.train(sample)
