@@ -578,14 +578,34 @@ def _settings() -> dict:
 
 
 def save_recorded(tables: dict, split, dataset: str, *, info: dict | None = None, path=None) -> Path:
-    """Write ``tables`` (``{name: DataFrame}``) as the recorded run for ``dataset`` with the split's
-    fingerprint and the training settings; atomically (temp file, then rename). ``benchmarks/retrieval.py``."""
+    """Write ``tables`` (``{name: DataFrame}``) into the recorded run for ``dataset`` with the split's
+    fingerprint and the training settings; atomically (temp file, then rename). Tables of an existing file for
+    the same split and settings that are not in ``tables`` are kept (``benchmarks/retrieval.py --only index``
+    adds the index table to the training tables). ``info`` is merged the same way."""
     from .comparison import split_fingerprint
 
-    doc = {"format": _FORMAT, "dataset": str(dataset), "fingerprint": split_fingerprint(split),
-           "settings": _settings(), "info": dict(info or {}),
-           "tables": {name: json.loads(t.reset_index().to_json(orient="records")) for name, t in tables.items()}}
+    import fcntl
+
     target = _recorded_path(dataset, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(Path(tempfile.gettempdir()) / f".{target.name}.lock", "w") as lock:  # two parts may finish together
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _merge_and_write(target, tables, split_fingerprint(split), dataset, info)
+
+
+def _merge_and_write(target: Path, tables: dict, fingerprint: str, dataset: str, info) -> Path:
+    doc = {"format": _FORMAT, "dataset": str(dataset), "fingerprint": fingerprint,
+           "settings": _settings(), "info": {}, "tables": {}}
+    if target.is_file():
+        try:
+            old = json.loads(target.read_text())
+        except (OSError, ValueError):
+            old = {}
+        if all(old.get(key) == doc[key] for key in ("format", "dataset", "fingerprint", "settings")):
+            doc["tables"], doc["info"] = dict(old.get("tables", {})), dict(old.get("info", {}))
+    doc["info"].update(info or {})
+    doc["tables"].update({name: json.loads(t.reset_index(drop=t.index.name is None and isinstance(t.index, pd.RangeIndex))
+                                           .to_json(orient="records")) for name, t in tables.items()})
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
