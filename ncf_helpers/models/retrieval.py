@@ -274,7 +274,8 @@ def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: i
     optimizer; ``None`` settings come from :data:`RETRIEVAL_DEFAULTS`. ``context``: float ``[len(train), c]``,
     one row of request features per training positive (lesson 07, section 2), fed to the query tower.
     ``item_features``/``item_id``: see :func:`build_towers`. ``train``: a DataFrame of positives to use
-    instead of ``split.train`` (e.g. without the fresh items). Returns a :class:`RetrievalModel`.
+    instead of ``split.train`` (e.g. without the fresh items). ``jit_compile``: XLA-compile the training step
+    (it did not pay off for these small towers). Returns a :class:`RetrievalModel`.
     """
     if loss not in LOSSES:
         raise ValueError(f"Unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
