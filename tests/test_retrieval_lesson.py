@@ -91,6 +91,20 @@ def test_recorded_index_at_a_million_items(recorded):
     assert len(good) and good["best ms/query"].min() < exact[1_000_000]
     pq = big[big["backend"] == "faiss-ivfpq"]
     assert (pq["bytes/item"] < 0.25 * 128).all()
+    # the prose: HNSW keeps recall near 1 at 10^6 and costs the most memory and build time there; IVF-PQ loses
+    # recall against IVF at the same nprobe; IVF does better on trained vectors than on random directions
+    hnsw = big[big["backend"] == "faiss-hnsw"]
+    assert hnsw["recall@10 vs exact"].max() > 0.95
+    assert hnsw["bytes/item"].min() > big.loc[big["backend"] != "faiss-hnsw", "bytes/item"].max()
+    for n in (100_000, 1_000_000):
+        at = syn[syn["num_items"] == n]
+        assert at.loc[at["backend"] == "faiss-hnsw", "build s"].min() > at.loc[at["backend"] != "faiss-hnsw", "build s"].max()
+    p32 = big[big["setting"].str.endswith("nprobe=32")].set_index("backend")["recall@10 vs exact"]
+    assert p32["faiss-ivfpq"] < p32["faiss-ivf"]
+    trained = idx[idx["catalogue"] != "synthetic"]
+    small = syn[syn["num_items"] == 10_000]
+    pick = lambda t: float(t.loc[(t["backend"] == "faiss-ivf") & t["setting"].str.endswith("nprobe=32"), "recall@10 vs exact"].iloc[0])  # noqa: E731
+    assert pick(trained) > pick(small) + 0.2
 
 
 # ---------------------------------------------------------------------------------------------- the lesson
@@ -122,9 +136,10 @@ def test_lesson_07_retrieval(lesson_run):
     if real:
         assert r["fresh_recall@10_content"] > 2 * r["fresh_recall@10_random"]
         assert r["fresh_recall@10_ids"] < 1.5 * r["fresh_recall@10_random"]
-    # Section 4: exact is exact; HNSW on the trained vectors finds nearly all of the exact top 10
+    # Section 4: exact is exact; IVF with 128 of its cells finds (nearly) all of the exact top 10 on the trained
+    # vectors; HNSW is not asserted here (its recall on trained vectors depends on the epochs, as the lesson says)
     assert r["ann_trained_exact_recall"] == 1.0
-    assert r["ann_trained_hnsw_best_recall"] > 0.95
+    assert r["ann_trained_ivf_best_recall"] > 0.98
     # Section 5: 10^8 x 32 x 4 bytes = 12.8 GB; 10^7 x (8 + 8) bytes = 0.16 GB
     assert r["paper_user_table_gb"] == pytest.approx(12.8)
     assert r["paper_ivfpq_gb"] == pytest.approx(0.16)
