@@ -43,7 +43,7 @@ assignments: $(STAMP)
 	$(BIN)/python -m ncf_helpers.assignments course lessons/ assignments/ $(if $(LESSONS_ONLY),--only $(LESSONS_ONLY))
 
 benchmarks: $(STAMP)
-	for b in classic models speed explorer comparison notebooks; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	for b in classic models speed explorer comparison retrieval notebooks; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 # The course site (static HTML of the executed lessons, default parameters) -> build/site/index.html. Reuses the
 # executions benchmarks/notebooks.py saved in build/executed/default/ and executes what is missing or out of date.

@@ -36,4 +36,9 @@ WRONG_ANSWERS: dict[str, tuple[str, str]] = {
         "beaten_by = (negatives[:, :n] >= target[:, None]).sum(axis=1)",
         "return float(np.mean(beaten_by < k))",
     ])),
+    # the diagonal kept: a row's own positive marked as an accidental hit (the check: "the diagonal is True")
+    "07": ("ex7_2_accidental_hits", "\n".join([
+        "item_idx = np.asarray(item_idx)",
+        "return item_idx[:, None] == item_idx[None, :]",
+    ])),
 }

@@ -10,7 +10,9 @@
 * :func:`train` - fresh sampled negatives every epoch, per-epoch HR@10 / NDCG@10, seeded;
 * :class:`KerasRecommender` - the classical recommenders' interface for any of them (batched scoring,
   embeddings, ``similar_items``, ``.keras`` save/load);
-* :class:`TwoTowerIndex`, :func:`serving_cost` - precomputed item vectors and brute-force retrieval.
+* :class:`TwoTowerIndex`, :func:`serving_cost` - precomputed item vectors and brute-force retrieval;
+  :class:`VectorIndex` - the same search exact or from a faiss ANN index (lesson 07);
+* :mod:`ncf_helpers.models.retrieval` - in-batch softmax, logQ correction, accidental hits (lesson 07).
 
 This is the first module (left to right: data, interactions, similarity, classic, evaluate, models) that
 imports TensorFlow / Keras.
@@ -40,9 +42,10 @@ from .builders import (  # noqa: E402
 )
 from .training import TRAIN_OPTIONS, EvalCallback, TrainHistory, epoch_rows, train  # noqa: E402
 from .adapter import KerasRecommender, fit_model  # noqa: E402
-from .serving import TwoTowerIndex, serving_cost  # noqa: E402
+from .serving import BACKENDS, TwoTowerIndex, VectorIndex, serving_cost  # noqa: E402
 
 __all__ = [
+    "BACKENDS",
     "BUILD_OPTIONS",
     "ColdStartGate",
     "DEFAULTS",
@@ -55,6 +58,7 @@ __all__ = [
     "TrainHistory",
     "TwoTowerIndex",
     "VALID_INTERACTIONS",
+    "VectorIndex",
     "build_model",
     "epoch_rows",
     "fit_model",
