@@ -192,7 +192,10 @@ def worker_implicit(args):
     user_items = sp.csr_matrix((np.ones(len(keys), np.float32), (keys // ni, keys % ni)), shape=(nu, ni))
     model = AlternatingLeastSquares(factors=IALS["embedding_dim"], regularization=IALS["reg"], alpha=IALS["alpha"],
                                     iterations=IALS["iterations"], random_state=0)
-    timed(rss, "fit:implicit", lambda: model.fit(user_items, show_progress=False))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, "blas"):  # implicit's own advice: its threads, not OpenBLAS's, do the work
+        timed(rss, "fit:implicit", lambda: model.fit(user_items, show_progress=False))
     res = evaluate(_Factors(np.asarray(model.user_factors), np.asarray(model.item_factors)), split, "sampled", k=10)
     emit(event="metric", step="sampled:implicit", hr=res.hr)
 
@@ -398,6 +401,8 @@ def main() -> None:
             steps, side_infos = run_worker("classic", path, args.cap, ["--data", str(data)])
             entry["steps"].setdefault(side, {}).update(steps)
             for rec in side_infos:
+                if "package" in rec and not rec["package"].startswith(str(path)):
+                    sys.exit(f"The {side} worker imported {rec['package']}, not {path}: fix the import path.")
                 if side == "new":
                     entry["info"].update({k: v for k, v in rec.items() if k not in ("event", "package")})
             print(f"   {side}: " + ", ".join(f"{k} {fmt_seconds(v)}" for k, v in steps.items()), flush=True)
