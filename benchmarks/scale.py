@@ -36,6 +36,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+RESULTS_DIR = HERE / "results"
 
 SIZES = {
     "0.1M": dict(num_users=600, num_items=1000, median_ratings=140),
@@ -344,6 +345,7 @@ def main() -> None:
     parser.add_argument("--keras-sizes", default="ml-latest-small,0.1M,1M,5M")
     parser.add_argument("--keras-5m", default="gmf,neumf", help="Keras interactions timed at 5M (each ~1-2 min)")
     parser.add_argument("--out", default="scale")
+    parser.add_argument("--render", default="", help="only re-write the markdown from a run's results.json")
     args = parser.parse_args()
     if args.worker:
         use_root(os.environ["NCF_SCALE_ROOT"])
@@ -353,6 +355,21 @@ def main() -> None:
 
     sys.path.insert(0, str(HERE))
     from _common import machine, write_result
+
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        if "meta" not in saved:  # a results.json of the first version of this script: the rest is in its .md
+            import re
+
+            old = (RESULTS_DIR / f"{args.out}.md").read_text()
+            base_c, new_c = re.findall(r"commit `(\w+)`", old)[:2]
+            load = [float(x) for x in re.findall(r"([\d.]+) at the (?:start|end)", old)]
+            total = float(re.search(r"Total run ([\d.]+) min", old).group(1)) * 60
+            machine_line = re.search(r"\), both on the same interactions\. (.*?)\. Load average", old).group(1)
+            saved = {"results": saved, "meta": [base_c, new_c, [load[0]], [load[1]], total, machine_line]}
+        write_result(args.out, render(saved["results"], *saved["meta"]))
+        print(f"wrote benchmarks/results/{args.out}.md from {args.render}")
+        return
 
     baseline = Path(args.baseline).resolve()
     if not (baseline / "ncf_helpers").is_dir():
@@ -423,9 +440,10 @@ def main() -> None:
         data.unlink(missing_ok=True)
     load_end = os.getloadavg()
     total = time.perf_counter() - started
-    (tmp / "results.json").write_text(json.dumps(results, indent=1))
+    meta = [base_commit, new_commit, load_start, load_end, total, machine()]
+    (tmp / "results.json").write_text(json.dumps({"results": results, "meta": meta}, indent=1))
     print(f"raw results in {tmp / 'results.json'}")
-    write_result(args.out, render(results, base_commit, new_commit, load_start, load_end, total, machine()))
+    write_result(args.out, render(results, *meta))
     print(f"wrote benchmarks/results/{args.out}.md")
 
 
@@ -475,10 +493,17 @@ def render(results, base_commit, new_commit, load_start, load_end, total, machin
     synth = [s for s in sizes if s in SIZES]
     pairs = list(zip(synth[:-1], synth[1:]))
     if pairs:
+        last = pairs[-1]
         lines += ["", "## Growth exponent b (time ~ interactions^b) between sizes", "",
+                  "b is `log(t2 / t1) / log(n2 / n1)` with n = ratings. \"Own order\" is the exponent of the work the "
+                  "algorithm itself does between the last two sizes: 1 for steps linear in the interactions; "
+                  "UserCF's fit compares every user with every user (O(num_users^2)), ItemCF's every item with "
+                  "every item (O(num_items^2)), and full ranking scores every item for every test user "
+                  "(O(num_users x num_items)). The goal: new b <= 1.15 where the own order is 1, else new b <= own "
+                  "order + 0.15. Steps under 20 ms at the smaller size are left out (timer noise).", "",
                   "| step | " + " | ".join(f"today {a}->{b}" for a, b in pairs) + " | "
-                  + " | ".join(f"new {a}->{b}" for a, b in pairs) + " |",
-                  "|---|" + "---|" * (2 * len(pairs))]
+                  + " | ".join(f"new {a}->{b}" for a, b in pairs) + f" | own order {last[0]}->{last[1]} | within? |",
+                  "|---|" + "---|" * (2 * len(pairs) + 2)]
         for name in step_names:
             cells = []
             for side in ("today", "new"):
@@ -486,7 +511,22 @@ def render(results, base_commit, new_commit, load_start, load_end, total, machin
                     n1, n2 = results[a]["info"].get("ratings", 1), results[b]["info"].get("ratings", 1)
                     cells.append(exponent(results[a]["steps"].get(side, {}).get(name),
                                           results[b]["steps"].get(side, {}).get(name), n1, n2))
-            lines.append(f"| {label[name]} | " + " | ".join(cells) + " |")
+            ia, ib = results[last[0]]["info"], results[last[1]]["info"]
+            growth = math.log(ib.get("ratings", 1) / ia.get("ratings", 1))
+            if name == "fit:UserCF":
+                own = 2 * math.log(ib["num_users"] / ia["num_users"]) / growth
+            elif name == "fit:ItemCF":
+                own = 2 * math.log(ib["num_items"] / ia["num_items"]) / growth
+            elif name.startswith("full:"):
+                own = math.log(ib["num_users"] * ib["num_items"] / (ia["num_users"] * ia["num_items"])) / growth
+            else:
+                own = 1.0
+            new_b = cells[-1]
+            try:
+                verdict = "yes" if float(new_b) <= (1.15 if own == 1.0 else own + 0.15) else "**no**"
+            except ValueError:
+                verdict = "n/a"
+            lines.append(f"| {label[name]} | " + " | ".join(cells) + f" | {own:.2f} | {verdict} |")
     # implicit
     lines += ["", "## ImplicitALS against `implicit` (same data, factors=64, regularization=50, alpha=10, 15 sweeps)",
               "", "| size | today fit s | today HR@10 | new fit s | new HR@10 | implicit fit s | implicit HR@10 | "
