@@ -303,7 +303,7 @@ def fmt_seconds(rec: dict | None) -> str:
     if "over" in rec:
         return f"> {rec['over']:.0f}"
     if "error" in rec:
-        return "failed"
+        return f"> {MEMORY_LIMIT_GB} GB memory" if "MemoryError" in rec["error"] else "failed"
     if "seconds" not in rec:
         return "n/a"
     s = rec["seconds"]

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from _common import REPO, machine, write_result
+from _common import REPO, RESULTS, machine, write_result
 
 from ncf_helpers.nbrun import run_lesson
 
@@ -43,7 +43,8 @@ def main() -> None:
                 run_lesson(path, overrides, timeout=args.timeout)
                 cells[label] = (time.perf_counter() - t0, load, "")
             except Exception as exc:  # a failing lesson is a row too
-                cells[label] = (time.perf_counter() - t0, load, f"failed: {type(exc).__name__}")
+                last = [ln for ln in str(exc).splitlines() if ln.strip()][-1:] or [type(exc).__name__]
+                cells[label] = (time.perf_counter() - t0, load, f"failed: {last[0][:160]}")
             print(f"{path.stem} {label}: {cells[label][0]:.0f} s (load {load:.1f}) {cells[label][2]}", flush=True)
         (a, la, ea), (b, lb, eb) = cells["ml-latest-small"], cells["synthetic ml-1m"]
         ratio = b / a if not (ea or eb) else float("nan")
@@ -62,6 +63,13 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
         *rows,
     ])
+    previous = RESULTS / "scale_lessons.md"
+    if previous.exists():  # keep the rows of lessons not run this time
+        done = {path.stem for path in lessons}
+        kept = [ln for ln in previous.read_text().splitlines()
+                if ln.startswith("| 0") and ln.split("|")[1].strip() not in done]
+        rows = sorted(rows + kept)
+        text = text.split("|---|---|---|---|---|---|---|")[0] + "|---|---|---|---|---|---|---|\n" + "\n".join(rows)
     write_result("scale_lessons", text)
     print("wrote benchmarks/results/scale_lessons.md")
 
