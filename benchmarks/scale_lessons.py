@@ -49,7 +49,7 @@ def main() -> None:
         (a, la, ea), (b, lb, eb) = cells["ml-latest-small"], cells["synthetic ml-1m"]
         ratio = b / a if not (ea or eb) else float("nan")
         rows.append(f"| {path.stem} | {a:.0f}{' ' + ea if ea else ''} | {la:.1f} | {b:.0f}{' ' + eb if eb else ''} | "
-                    f"{lb:.1f} | {ratio:.2f}x | {'yes' if ratio <= 3 else '**no**'} |")
+                    f"{lb:.1f} | {'n/a' if ratio != ratio else f'{ratio:.2f}x'} | {'yes' if ratio <= 3 else '**no**'} |")
     text = "\n".join([
         "# Lessons at ML-1M size (issue #15)",
         "",
