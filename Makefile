@@ -43,7 +43,8 @@ assignments: $(STAMP)
 	$(BIN)/python -m ncf_helpers.assignments course lessons/ assignments/ $(if $(LESSONS_ONLY),--only $(LESSONS_ONLY))
 
 benchmarks: $(STAMP)
-	for b in classic models speed explorer comparison retrieval notebooks; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[benchmarks]'
+	for b in classic models speed explorer responsiveness comparison retrieval notebooks scale; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 # The course site (static HTML of the executed lessons, default parameters) -> build/site/index.html. Reuses the
 # executions benchmarks/notebooks.py saved in build/executed/default/ and executes what is missing or out of date.

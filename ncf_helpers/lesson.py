@@ -50,24 +50,42 @@ def setup(seed: int = 0, *, quiet: bool = False) -> dict[str, str]:
     return versions
 
 
-def load_data(name: str = "ml-latest-small", fast: bool = False, *, seed: int = 0, verbose: bool = True):
+SYNTHETIC_SIZES = {
+    "small": dict(num_users=1000, num_items=1500),  # about 60,000 ratings: quick, the offline default
+    "ml-1m": dict(num_users=6000, num_items=3700, median_ratings=140),  # ML-1M's shape: 1.3M ratings
+}
+"""Sizes of the synthetic data set a lesson can ask for (``SYNTHETIC_SIZE`` in the parameters cell), so a learner
+sees what ML-1M-sized data costs before bringing it (``benchmarks/results/scale.md``)."""
+
+
+def load_data(name: str = "ml-latest-small", fast: bool = False, *, seed: int = 0, verbose: bool = True,
+              synthetic_size: str = "small"):
     """Load the lesson's data set by name; fall back to synthetic data when MovieLens is not available offline.
 
     ``name``: ``"ml-latest-small"`` (default in every lesson), ``"ml-100k"``, ``"ml-1m"``, ``"synthetic"``.
-    ``fast``: for the synthetic set, a smaller size (the notebook tests use it); MovieLens is used whole.
-    Records the name of the data set actually used as ``"dataset"`` (see :func:`record`).
+    ``fast``: for the synthetic set at ``synthetic_size="small"``, a smaller size (the notebook tests use it);
+    MovieLens is used whole. ``synthetic_size``: a key of :data:`SYNTHETIC_SIZES` (``"ml-1m"``: ML-1M's shape,
+    also with ``fast``). Records the name of the data set actually used as ``"dataset"`` (see :func:`record`).
     """
     from .data import DataUnavailableError, load_dataset, make_synthetic
 
+    if synthetic_size not in SYNTHETIC_SIZES:
+        raise ValueError(f"SYNTHETIC_SIZE must be one of {sorted(SYNTHETIC_SIZES)}, got {synthetic_size!r}.")
+
+    def synthetic():
+        if fast and synthetic_size == "small":
+            return make_synthetic(400, 600, seed=seed)
+        return make_synthetic(seed=seed, **SYNTHETIC_SIZES[synthetic_size])
+
     if name == "synthetic":
-        ds = make_synthetic(400, 600, seed=seed) if fast else make_synthetic(seed=seed)
+        ds = synthetic()
     else:
         try:
             ds = load_dataset(name, seed=seed)
         except DataUnavailableError as exc:
             if verbose:
                 print(f"Could not load {name!r}, so this lesson runs on synthetic data instead.\n{exc}\n")
-            ds = make_synthetic(400, 600, seed=seed) if fast else make_synthetic(seed=seed)
+            ds = synthetic()
     if verbose:
         print(ds.summary())
     record("dataset", ds.name)

@@ -227,6 +227,66 @@ def test_synthetic_has_the_planted_structure():
     assert counts[: ds.num_items // 10].sum() > 0.3 * counts.sum()
 
 
+def test_synthetic_rows_are_what_from_frames_builds():
+    """make_synthetic builds its Dataset directly (no validation pass): the same tables as from_frames."""
+    from ncf_helpers.data.dataset import Dataset
+
+    ds = make_synthetic(150, 200, seed=5)
+    shuffled = ds.ratings[["user_id", "item_id", "rating", "timestamp"]].sample(frac=1.0, random_state=0)
+    ref = Dataset.from_frames("synthetic", shuffled, ds.items[["item_id", "title", "genres"]])
+    pd.testing.assert_frame_equal(ref.ratings, ds.ratings)
+    pd.testing.assert_frame_equal(ref.items, ds.items)
+    assert np.array_equal(ref.user_ids, ds.user_ids) and np.array_equal(ref.item_ids, ds.item_ids)
+
+
+def _pick_setup(num_users, activity):
+    rng = np.random.default_rng(0)
+    multi_hot = np.zeros((12, 3), np.float32)
+    multi_hot[np.arange(12), np.arange(12) % 3] = 1.0
+    multi_hot[0, 1] = 1.0  # one item with two genres
+    item_factors = multi_hot / np.linalg.norm(multi_hot, axis=1, keepdims=True)
+    taste = np.tile(np.array([[0.7, 0.2, 0.1]], np.float32), (num_users, 1))
+    popularity = 1.0 / np.arange(1, 13) ** 1.1
+    popularity /= popularity.sum()
+    return rng, taste, multi_hot, item_factors, popularity, np.full(num_users, activity)
+
+
+def test_synthetic_first_pick_follows_popularity_times_taste():
+    """One pick per user is drawn with probability popularity * exp(strength * standardised affinity)."""
+    from ncf_helpers.data.synthetic import _choose_items
+
+    n = 40_000
+    rng, taste, multi_hot, item_factors, popularity, activity = _pick_setup(n, 1)
+    u, i, affinity_of = _choose_items(rng, taste, multi_hot, item_factors, popularity, activity, 1.5)
+    assert len(u) == n and np.array_equal(u, np.arange(n))
+    aff = (taste @ item_factors.T).astype(np.float64)
+    w = popularity * np.exp(1.5 * (aff[0] - aff.mean()) / aff.std())
+    expected = w / w.sum()
+    freq = np.bincount(i, minlength=12) / n
+    # 4 binomial standard errors per item
+    assert np.all(np.abs(freq - expected) < 4 * np.sqrt(expected * (1 - expected) / n) + 1e-4), (freq, expected)
+    np.testing.assert_allclose(affinity_of(u[:50], i[:50]), aff[0, i[:50]], rtol=1e-6)
+
+
+def test_synthetic_sampled_and_dense_picks_agree(monkeypatch):
+    """Draws with replacement keeping first occurrences (light users) and the Gumbel top-k over all items (heavy
+    users) pick the same distribution of item sets without replacement."""
+    import ncf_helpers.data.synthetic as synthetic
+
+    n = 20_000
+    rng, taste, multi_hot, item_factors, popularity, activity = _pick_setup(n, 4)
+    u, i, _ = synthetic._choose_items(rng, taste, multi_hot, item_factors, popularity, activity, 1.5)
+    monkeypatch.setattr(synthetic, "_DENSE_SHARE", 10**6)  # everybody is "heavy": the exact dense path
+    rng, *rest = _pick_setup(n, 4)
+    u2, i2, _ = synthetic._choose_items(rng, *rest, 1.5)
+    for uu, ii in ((u, i), (u2, i2)):
+        assert len(uu) == 4 * n
+        assert len(np.unique(uu * 12 + ii)) == 4 * n  # no item twice for a user
+    a, b = np.bincount(i, minlength=12) / n, np.bincount(i2, minlength=12) / n  # inclusion probabilities
+    se = np.sqrt(a * (1 - a) / n + b * (1 - b) / n) + 1e-4
+    assert np.all(np.abs(a - b) < 5 * se), (a, b)
+
+
 def test_synthetic_rejects_bad_sizes():
     with pytest.raises(ValueError, match="at least 2 users and 10 items"):
         make_synthetic(1, 5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data._keys import unique_keys
 from ..data.checks import check_indices, check_k
 
 
@@ -53,7 +54,7 @@ class Recommender:
         self.num_users = nu if nu is not None else (self.num_users or int(u.max()) + 1)
         self.num_items = ni if ni is not None else (self.num_items or int(i.max()) + 1)
         check_indices(u, i, self.num_users, self.num_items)
-        self._seen_keys = np.unique(u * self.num_items + i)
+        self._seen_keys = unique_keys(u * self.num_items + i)
         self._fit(u, i, r, **kwargs)
         self.fitted = True
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data._keys import unique_keys
 from .base import Recommender
 
 
@@ -21,8 +22,9 @@ class Popularity(Recommender):
         self.counts = np.zeros(0)
 
     def _fit(self, user_idx, item_idx, rating):
-        # One count per (user, item) pair, even if a training table repeats a pair.
-        keys = np.unique(user_idx * self.num_items + item_idx)
+        # One count per (user, item) pair, even if a training table repeats a pair: the fit has already kept
+        # the distinct keys (sorted user_idx * num_items + item_idx), so this is one bincount.
+        keys = self._seen_keys
         self.counts = np.bincount(keys % self.num_items, minlength=self.num_items).astype(np.float64)
 
     def _score(self, user_idx, item_idx):

@@ -18,9 +18,41 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..data._keys import unique_keys
 from ..data.checks import check_k
 from ..similarity import METRICS, neighbour_graph, top_k_neighbours
 from .base import Recommender
+
+
+_PAIR_CELLS = 4_000_000  # cells of a user chunk's score rows in _pair_scores (sparse, at most ~50 MB)
+
+
+def _pair_scores(left: sp.csr_matrix, right: sp.csr_matrix, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
+    """``score[p] = (left[user_idx[p]] @ right)[item_idx[p]]`` for many (user, item) pairs: float ``[n]``.
+
+    UserCF: ``left = W_users [num_users, num_users]``, ``right = R [num_users, num_items]``; ItemCF: ``left = R``,
+    ``right = W_items^T``. Instead of one sparse row slice per pair (the old way: 85% of the sampled
+    evaluation was sparse fancy indexing), each distinct user's sparse score row is computed once, by one
+    sparse product per chunk of users, and the pairs are read from it with one ``searchsorted``. Cost:
+    O(sum over users of the product's work + pairs log), linear in the number of users at a fixed activity."""
+    num_items = right.shape[1]
+    users, inverse = unique_keys(user_idx, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")  # pairs grouped by user
+    grouped = inverse[order]
+    out = np.zeros(len(user_idx))
+    chunk = max(1, _PAIR_CELLS // max(num_items, 1))
+    for a in range(0, len(users), chunk):
+        b = min(a + chunk, len(users))
+        prod = sp.csr_matrix(left[users[a:b]] @ right)
+        prod.sum_duplicates()  # canonical: sorted column indices within each row
+        keys = np.repeat(np.arange(b - a, dtype=np.int64), np.diff(prod.indptr)) * num_items + prod.indices
+        lo, hi = np.searchsorted(grouped, [a, b])
+        sel = order[lo:hi]
+        want = (grouped[lo:hi] - a) * num_items + item_idx[sel]
+        pos = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+        if len(keys):
+            out[sel] = np.where(keys[pos] == want, prod.data[pos], 0.0)
+    return out
 
 
 class _NeighbourhoodCF(Recommender):
@@ -42,7 +74,7 @@ class _NeighbourhoodCF(Recommender):
 
     def _matrices(self, user_idx, item_idx, rating):
         shape = (self.num_users, self.num_items)
-        keys, first = np.unique(user_idx * self.num_items + item_idx, return_index=True)
+        keys, first = unique_keys(user_idx * self.num_items + item_idx, return_index=True)
         u, i = keys // self.num_items, keys % self.num_items
         binary = sp.csr_matrix((np.ones(len(keys)), (u, i)), shape=shape)
         if not self.use_ratings:
@@ -78,10 +110,10 @@ class UserCF(_NeighbourhoodCF):
         binary, source = self._matrices(user_idx, item_idx, rating)
         self._w = self._neighbours(source)  # [num_users, num_users], k per row
         self._r = binary.tocsr()
-        self._rt = binary.T.tocsr()  # [num_items, num_users]
 
     def _score(self, user_idx, item_idx):
-        return np.asarray(self._w[user_idx].multiply(self._rt[item_idx]).sum(axis=1)).ravel()
+        # each user's neighbour row times the interaction columns of its candidates (see _pair_scores)
+        return _pair_scores(self._w, self._r, user_idx, item_idx)
 
     def _score_all(self, user_idx):
         return (self._w[user_idx] @ self._r).toarray()
@@ -112,7 +144,8 @@ class ItemCF(_NeighbourhoodCF):
         self._r = binary.tocsr()
 
     def _score(self, user_idx, item_idx):
-        return np.asarray(self._r[user_idx].multiply(self._w[item_idx]).sum(axis=1)).ravel()
+        # each user's profile times the similarity columns of its candidates (see _pair_scores)
+        return _pair_scores(self._r, self._wt, user_idx, item_idx)
 
     def _score_all(self, user_idx):
         return (self._r[user_idx] @ self._wt).toarray()
