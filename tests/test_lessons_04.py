@@ -154,7 +154,8 @@ def test_explorer_starts_from_the_lessons_own_run():
     nb = json.loads((Path(__file__).resolve().parents[1] / "lessons" / "04_neuralcf.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     params = {}
-    exec("".join(cell["source"]), {}, params)
+    # The parameters cell reads NCF_FAST through `os`, which the lesson's Setup cell imports.
+    exec("".join(cell["source"]), {"os": __import__("os")}, params)
     assert params["EPOCHS"] == EXPLORER_DEFAULTS["epochs"]
     assert params["EMBEDDING_DIM"] == EXPLORER_DEFAULTS["embedding_dim"]
     assert params["NUM_NEGATIVES"] == EXPLORER_DEFAULTS["num_negatives"]
