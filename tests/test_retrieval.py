@@ -232,3 +232,31 @@ def test_fit_retrieval_learns_each_loss():
         assert np.isfinite(model.history).all() and model.history[-1] < model.history[0]
     with pytest.raises(ValueError, match="Unknown loss"):
         fit_retrieval(split, "hinge")
+
+
+def test_fresh_items_on_synthetic_data_falls_back_to_the_latest_debuts():
+    """make_synthetic has no release dates (every film is rated from the start), so no film debuts after the 0.9
+    quantile of rating times; fresh_items then takes the latest 10 % of films by first rating. On a hand-made
+    data set where two of ten films debut late, the rating-time rule finds exactly those two."""
+    import pandas as pd
+
+    from ncf_helpers.data import leave_last_one_out, make_synthetic
+    from ncf_helpers.experiments.retrieval import fresh_items
+
+    ds = make_synthetic(num_users=200, num_items=300, seed=0)
+    split = leave_last_one_out(ds, num_negatives=20, seed=0)
+    fresh, cutoff = fresh_items(ds, split, 0.9)
+    first = ds.ratings.groupby("item_idx")["timestamp"].min()
+    assert len(fresh) >= 20
+    assert (first.loc[fresh] > cutoff).all()
+    assert cutoff == float(np.quantile(first.to_numpy(), 0.9))
+
+    class Toy:  # 10 films rated every day from t = 0 to 99, films 8 and 9 only from t = 95
+        ratings = pd.DataFrame({"item_idx": [i for t in range(100) for i in range(10) if i < 8 or t >= 95],
+                                "timestamp": [t for t in range(100) for i in range(10) if i < 8 or t >= 95]})
+
+    class ToySplit:
+        train, valid, test = Toy.ratings, None, None
+
+    fresh, cutoff = fresh_items(Toy, ToySplit, 0.9, min_fresh=2)
+    assert list(fresh) == [8, 9] and cutoff < 95

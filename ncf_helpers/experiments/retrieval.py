@@ -321,18 +321,24 @@ def context_comparison(dataset, split, *, seed: int = 0, candidates: int = 100, 
 
 
 # ---------------------------------------------------------------------------------------------- section 3
-def fresh_items(dataset, split, quantile: float = 0.9) -> tuple[np.ndarray, float]:
+def fresh_items(dataset, split, quantile: float = 0.9, *, min_fresh: int = 20) -> tuple[np.ndarray, float]:
     """Films first rated (by anyone) after the ``quantile`` of all rating times -> ``(item_idx, cutoff)``.
 
     The cut-off is a Unix time; ``item_idx`` are the films whose first rating in ``dataset.ratings`` is later
-    and that have at least one positive in ``split`` (train, validation or test)."""
+    and that have at least one positive in ``split`` (train, validation or test). When fewer than ``min_fresh``
+    films qualify (``make_synthetic`` has no release dates: every film is rated from the start), the cut-off is
+    the ``quantile`` of the films' first-rating times instead, so the latest ``1 - quantile`` of films by debut
+    are the fresh ones. On ml-latest-small the first rule finds hundreds of films and is the one used."""
     r = dataset.ratings
-    cutoff = float(np.quantile(r["timestamp"].to_numpy(), quantile))
-    first = r.groupby("item_idx")["timestamp"].min()
-    late = first.index[first.to_numpy() > cutoff].to_numpy(np.int64)
     frames = [f for f in (split.train, split.valid, split.test) if f is not None]
     liked = np.unique(np.concatenate([f["item_idx"].to_numpy(np.int64) for f in frames]))
-    return np.intersect1d(late, liked), cutoff
+    first = r.groupby("item_idx")["timestamp"].min()
+    cutoff = float(np.quantile(r["timestamp"].to_numpy(), quantile))
+    fresh = np.intersect1d(first.index[first.to_numpy() > cutoff].to_numpy(np.int64), liked)
+    if len(fresh) < min_fresh:
+        cutoff = float(np.quantile(first.to_numpy(), quantile))
+        fresh = np.intersect1d(first.index[first.to_numpy() > cutoff].to_numpy(np.int64), liked)
+    return fresh, cutoff
 
 
 def _read_tags(dataset) -> pd.DataFrame | None:
