@@ -25,7 +25,8 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from ..data.checks import check_indices, check_k  # noqa: E402
-from .adapter import KerasRecommender, _sigmoid  # noqa: E402
+from .adapter import KerasRecommender  # noqa: E402
+from .scoring import _sigmoid  # noqa: E402
 from .builders import item_vectors, output_of, table_sizes  # noqa: E402
 
 

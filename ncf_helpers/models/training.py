@@ -50,6 +50,7 @@ import pandas as pd  # noqa: E402
 
 from ..data.splits import Split, sample_negatives  # noqa: E402
 from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes  # noqa: E402
+from .scoring import KerasScorer  # noqa: E402
 
 TRAIN_OPTIONS = ("epochs", "num_negatives", "batch_size", "seed", "verbose", "eval_metrics", "eval_on", "k",
                  "patience", "callbacks", "jit_compile", "initial_epoch")
@@ -116,11 +117,10 @@ class EvalCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         from ..evaluate import evaluate
-        from .adapter import KerasRecommender
 
         start = time.perf_counter()
         if self._rec is None or self._rec.model is not self.model:
-            self._rec = KerasRecommender(self.model)
+            self._rec = KerasScorer(self.model)
         result = evaluate(self._rec, self.split, protocol=self.protocol, k=self.k, which=self.which)
         if logs is not None:
             for key in self.keys:

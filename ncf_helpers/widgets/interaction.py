@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Explorer, Progress, ResultCache, data_key, figure_png, shared
+from .protocol import explorer_split  # noqa: F401  (defined with the protocol code, re-exported for lesson 04)
 
 __all__ = [
     "EXPLORER_DEFAULTS",
@@ -82,15 +83,6 @@ good embedding shows blocks along the diagonal of the similarity heatmap."""
 
 
 # ---------------------------------------------------------------------------------------------- data
-def explorer_split(dataset, seed: int = 0, num_negatives: int = 99, threshold: float = 3.5):
-    """The split the explorer scores on (lesson 04): leave-last-one-out of the positives (rating >= 3.5), with a
-    validation item per user (the per-epoch curves and the bars use it; the test item stays untouched while
-    you tune) and ``num_negatives`` sampled negatives per held-out item."""
-    from ..data import leave_last_one_out
-
-    return leave_last_one_out(dataset, num_negatives=num_negatives, seed=seed, threshold=threshold, validation=True)
-
-
 def _which(split) -> str:
     ok = split.valid is not None and len(split.valid) > 0 and split.valid_negatives is not None
     return "valid" if ok else "test"

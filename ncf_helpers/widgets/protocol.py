@@ -42,6 +42,15 @@ DEFAULT_NEGATIVES = (1, 2, 5, 9, 19, 49, 99, 199, 499, 999, "all")
 """Settings of the slider: sampled negatives per test item (1 + n candidates), and ``"all"`` (full ranking)."""
 
 
+def explorer_split(dataset, seed: int = 0, num_negatives: int = 99, threshold: float = 3.5):
+    """The split the explorer scores on (lesson 04): leave-last-one-out of the positives (rating >= 3.5), with a
+    validation item per user (the per-epoch curves and the bars use it; the test item stays untouched while
+    you tune) and ``num_negatives`` sampled negatives per held-out item."""
+    from ..data import leave_last_one_out
+
+    return leave_last_one_out(dataset, num_negatives=num_negatives, seed=seed, threshold=threshold, validation=True)
+
+
 def reference_models(split, *, fast: bool = False) -> dict:
     """``{"Popularity": ..., "ItemCF": ..., "MF (ALS)": ...}`` fitted on ``split`` (lessons 02-03's models), once
     per split and kernel. ``fast=True``: a smaller, quicker ALS (the notebook tests)."""
@@ -220,8 +229,6 @@ class ProtocolExplorer(Explorer):
         if split is None:
             if dataset is None:
                 raise ValueError("ProtocolExplorer needs a split or a dataset: ProtocolExplorer(models, split).")
-            from .interaction import explorer_split
-
             split = explorer_split(dataset, seed=seed)
         self.split, self.k, self.fast, self.seed = split, int(k), bool(fast), int(seed)
         self.models = models
