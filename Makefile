@@ -11,7 +11,7 @@ LAB_FLAGS := --notebook-dir=lessons --ServerApp.ip=127.0.0.1 \
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv lab test test-fast student assignments benchmarks clean-venv
+.PHONY: venv lab test test-fast lint format student assignments benchmarks clean-venv
 
 venv: $(STAMP)
 
@@ -27,6 +27,18 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint (CI runs it before the tests): ruff's rules and formatting on the whole tree, and import-linter's contracts
+# (the dependency direction core -> models -> ui -> lessons; [tool.importlinter] in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# Apply ruff's fixes and formatting (then review the diff).
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Quick loop while editing helpers: skips notebook execution and the browser test.
 test-fast: $(STAMP)
