@@ -9,7 +9,8 @@ Three measures, on sparse input where an empty cell means "not rated" (never "ra
 * ``"jaccard"`` - ``|A & B| / |A | B|`` for the sets of rated cells (ignores the rating values).
 
 ``pairwise(a, b, metric, show=True)`` prints the arithmetic for two vectors (the lessons' worked examples);
-``similarity_matrix`` returns dense ``[n, n]`` for moderate ``n`` (610 users: fine); ``top_k_neighbours``
+``similarity_matrix`` returns dense ``[n, n]`` for moderate ``n`` (610 users: fine); ``similarities_of`` one
+row of it for any ``n``; ``top_k_neighbours``
 works in row blocks and keeps only the ``k`` best per row, for ml-latest-small's 9,742 items (a dense item x
 item matrix would take 9,742^2 x 8 bytes = 760 MB).
 """
@@ -124,6 +125,23 @@ def similarity_matrix(matrix, metric: str = "cosine", axis: int = 0, max_size: i
         )
     left, right_t, sizes = _prepare(m, metric)
     return _block(left, right_t, sizes, metric, slice(0, n), shrink)
+
+
+def similarities_of(matrix, index: int, metric: str = "cosine", axis: int = 0, *, shrink: float = 0.0) -> np.ndarray:
+    """Similarities of one row (``axis=0``, a user) or column (``axis=1``, an item) to every other: float64
+    ``[n]``, equal to ``similarity_matrix(matrix, metric, axis)[index]`` but without the ``[n, n]`` matrix, so
+    any ``n`` works (lesson 02 compares one user with all 6,000 users of ML-1M this way). ``index`` is in
+    ``[0, n)``; ``shrink`` as in :func:`similarity_matrix`.
+    """
+    metric = _check_metric(metric)
+    shrink = _check_shrink(shrink)
+    m = _rows(matrix, axis)
+    n = m.shape[0]
+    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)) or not 0 <= index < n:
+        raise ValueError(f"index must be an integer in [0, {n}) (a {'row' if axis == 0 else 'column'} of the "
+                         f"matrix); got {index!r}.")
+    left, right_t, sizes = _prepare(m, metric)
+    return _block(left, right_t, sizes, metric, np.array([int(index)]), shrink)[0]
 
 
 def top_k_neighbours(matrix, k: int = 50, metric: str = "cosine", axis: int = 0, *, exclude_self: bool = True,

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from ncf_helpers.similarity import METRICS, neighbour_graph, pairwise, similarity_matrix, top_k_neighbours
+from ncf_helpers.similarity import (
+    METRICS,
+    neighbour_graph,
+    pairwise,
+    similarities_of,
+    similarity_matrix,
+    top_k_neighbours,
+)
 
 # 4 users x 5 items, 0 = not rated.
 R = np.array(
@@ -101,6 +108,24 @@ def test_matches_naive_double_loop(metric, axis):
     for a in range(3):
         for b in range(3):
             assert pairwise(vectors[a], vectors[b], metric) == pytest.approx(expect[a, b], abs=1e-12)
+    for a in range(len(vectors)):  # one row at a time, the empty and the constant user included
+        np.testing.assert_allclose(similarities_of(sp.csr_matrix(dense), a, metric, axis=axis), expect[a],
+                                   atol=1e-12)
+
+
+def test_similarities_of_by_hand_and_beyond_the_dense_limit():
+    # user 0 = [5, 3, 0, 1, 0], user 1 = [4, 0, 0, 1, 0]: a . b = 20 + 1 = 21, |a| = sqrt(35), |b| = sqrt(17),
+    # cosine = 21 / sqrt(595) = 0.8609
+    assert similarities_of(R, 0)[1] == pytest.approx(21 / np.sqrt(595), abs=1e-12)
+    # more rows than similarity_matrix's max_size: one row still works (and matches the dense matrix)
+    rng = np.random.default_rng(0)
+    big = sp.random(60, 30, density=0.2, random_state=rng, format="csr") * 5
+    with pytest.raises(ValueError, match="top_k_neighbours"):
+        similarity_matrix(big, "cosine", max_size=50)
+    np.testing.assert_allclose(similarities_of(big, 7), similarity_matrix(big, "cosine")[7], atol=1e-12)
+    for bad in (-1, 60, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="index must be an integer"):
+            similarities_of(big, bad)
 
 
 @pytest.mark.parametrize("metric", METRICS)
