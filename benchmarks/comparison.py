@@ -5,7 +5,7 @@
 Runs exactly what lesson 06 runs with ``RECORDED = False`` and its default parameters (``SEED = 0``,
 ``THRESHOLD = 3.5``, ``SEEDS = 3``, ``EPOCHS = None``, ``TEST_FRACTION = 0.2``):
 
-1. :func:`ncf_helpers.experiments.comparison.compare_models` (every model of ``cmp.MODELS``, with the
+1. :func:`ncf_helpers.lessons.l06_comparison.experiments.compare_models` (every model of ``cmp.MODELS``, with the
    same-size variants MF-32 and GMF-32, sampled and full ranking) on the leave-last-one-out split with 99
    sampled negatives, then the protocol curve (1 negative ... all items) of each model's first-seed fit;
 2. the same comparison on the global time split (``temporal_split``: train before one cut-off time, test each
@@ -15,7 +15,7 @@ Runs exactly what lesson 06 runs with ``RECORDED = False`` and its default param
 
 It writes
 
-* ``ncf_helpers/experiments/recorded/comparison_ml-latest-small.json`` - the numbers lesson 06 reads by default
+* ``ncf_helpers/lessons/l06_comparison/recorded/comparison_ml-latest-small.json`` - the numbers lesson 06 reads by default
   (results per model and seed, per-user and per-seed hits, the curve, each split's fingerprint; no ratings),
   because training the seven Keras models three times on two splits takes many minutes, not the lesson's 90 s;
 * ``benchmarks/results/comparison.md`` - the same as tables.
@@ -38,9 +38,9 @@ LABEL_MODELS = ("MF (dot)", "GMF", "MLP", "NeuMF")
 
 def main() -> int:
     from ncf_helpers.data import leave_last_one_out, random_split, temporal_split  # first: quiets TensorFlow
-    from ncf_helpers.experiments import comparison as cmp
+    from ncf_helpers.lessons.l06_comparison import experiments as cmp
     from ncf_helpers.interactions import later_training_share
-    from ncf_helpers.widgets.protocol import protocol_curve
+    from ncf_helpers.evaluate import protocol_curve
 
     import keras
     import tensorflow as tf
@@ -83,7 +83,7 @@ def main() -> int:
         f"model; model seeds {SEEDS} (Popularity, UserCF and ItemCF have no randomness and are fitted once). Each "
         "model with its tuned defaults; MF-32 and GMF-32 are MF (no biases) and GMF at embedding_dim 32, the size "
         "of NeuMF's halves. Lesson 06 reads these numbers from "
-        "`ncf_helpers/experiments/recorded/comparison_ml-latest-small.json`.",
+        "`ncf_helpers/lessons/l06_comparison/recorded/comparison_ml-latest-small.json`.",
         "",
         "Share of all training positives dated after the test user's held-out positive: "
         + "; ".join(f"{k} mean {v.mean():.3f}, median {float(__import__('numpy').median(v)):.3f}" for k, v in shares.items())

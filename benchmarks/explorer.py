@@ -32,7 +32,7 @@ def main() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from ncf_helpers.widgets.interaction import EXPLORER_DEFAULTS, InteractionExplorer, explorer_split
+    from ncf_helpers.lessons.l04_neuralcf.explorer import EXPLORER_DEFAULTS, InteractionExplorer, explorer_split
 
     start = time.perf_counter()
     ds = load_benchmark_data("ml-latest-small")

@@ -138,7 +138,7 @@ def loading() -> pd.DataFrame:
 
 def serving() -> pd.DataFrame:
     from ncf_helpers.data import leave_last_one_out, load_movielens
-    from ncf_helpers.experiments import twotower as tt
+    from ncf_helpers.lessons.l05_two_tower import experiments as tt
     from ncf_helpers.models import KerasRecommender, TwoTowerIndex, build_model
 
     ds = load_movielens("ml-latest-small", download=False)

@@ -7,7 +7,7 @@ a validation item per user and 99 sampled negatives), for the seeds the lesson c
 index table at 10^4, 10^5 and 10^6 items (random item vectors with the trained vectors' norm distribution;
 queries are the trained user vectors of the test users). It writes
 
-* ``ncf_helpers/experiments/recorded/retrieval_ml-latest-small.json`` - the tables the lesson reads (with the
+* ``ncf_helpers/lessons/l07_retrieval/recorded/retrieval_ml-latest-small.json`` - the tables the lesson reads (with the
   split's fingerprint and the training settings; no ratings);
 * ``benchmarks/results/retrieval.md`` - the same as markdown tables, with the machine's load.
 
@@ -32,8 +32,8 @@ SIZES = (10_000, 100_000, 1_000_000)
 
 def main(only: str | None = None) -> int:
     from ncf_helpers.data import leave_last_one_out  # first: it quiets TensorFlow's start-up lines
-    from ncf_helpers.experiments import retrieval as rt
-    from ncf_helpers.experiments.comparison import split_fingerprint
+    from ncf_helpers.lessons.l07_retrieval import experiments as rt
+    from ncf_helpers.lessons.l06_comparison.experiments import split_fingerprint
 
     import keras
     import tensorflow as tf

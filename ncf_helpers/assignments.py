@@ -18,7 +18,7 @@ itself) and writes the cell metadata that nbgrader's "Create Assignment" toolbar
 * the markdown cell with the exercise's statement (``**Exercise 2.1 ...``) is **read-only** (``locked: true``),
   grade_id ``..._task``.
 
-The exercise number comes from the check function itself (``ncf_helpers.exercises.lessonNN``), so the grade_ids
+The exercise number comes from the check function itself (``ncf_helpers.lessons.lNN_*.exercises``), so the grade_ids
 do not move when cells are added or reordered, and an instructor's gradebook survives edits of the lessons.
 Every other cell gets no nbgrader metadata (stale metadata is removed), except markdown cells an instructor made
 *Manually graded answer* or *Manually graded task* in the toolbar, which are kept: the result depends only on the
@@ -45,6 +45,7 @@ from pathlib import Path
 
 import nbformat
 
+from .lessons import LESSON_PACKAGES
 from .student import BEGIN, CODE_STUB, END
 
 SCHEMA_VERSION = 3
@@ -103,10 +104,10 @@ def readonly_meta(grade_id: str) -> dict:
 
 
 def _check_number(lesson: str, check: str, where: str) -> str:
-    module = importlib.import_module(f"ncf_helpers.exercises.lesson{lesson}")
+    module = importlib.import_module(f"ncf_helpers.lessons.{LESSON_PACKAGES[lesson]}.exercises")
     fn = getattr(module, check, None)
     if fn is None or not hasattr(fn, "exercise_number"):
-        raise ValueError(f"{where}: calls {check}(), which ncf_helpers/exercises/lesson{lesson}.py does not define "
+        raise ValueError(f"{where}: calls {check}(), which ncf_helpers/lessons/{LESSON_PACKAGES[lesson]}/exercises.py does not define "
                          "(with @exercise(...)). Add the check there or fix the name.")
     return fn.exercise_number
 

@@ -21,6 +21,7 @@ random guessing would (HR@10 = 10/100 with 99 negatives), never a perfect 1.0.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .data.checks import check_k
+from .data import sample_negatives
 
 PROTOCOLS = ("sampled", "full", "rating", "labels")
 
@@ -470,3 +472,149 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.9
     diff = float(a.mean() - b.mean())
     return {"difference": diff, "low": float(low), "high": float(high), "users": int(n_users),
             "seeds_a": int(a.shape[0]), "seeds_b": int(b.shape[0]), "excludes_zero": bool(low > 0 or high < 0)}
+
+
+# ---------------------------------------------------------------------------------------------- protocols
+# Lesson 06 (and its protocol explorer): the same models against 1, 2, ... sampled negatives, up to all items.
+DEFAULT_NEGATIVES = (1, 2, 5, 9, 19, 49, 99, 199, 499, 999, "all")
+"""Settings of the slider: sampled negatives per test item (1 + n candidates), and ``"all"`` (full ranking)."""
+
+
+class _Silent:
+    """The progress reporter when none is given (any object with ``start``, ``status``, ``update`` works:
+    :class:`ncf_helpers.ui.base.Progress` drives a widget bar)."""
+
+    def start(self, total, message=""):
+        pass
+
+    def status(self, message):
+        pass
+
+    def update(self, n=1, message=None):
+        pass
+
+
+def _rows(split, which: str):
+    rows = split.test if which == "test" else split.valid
+    negatives = split.test_negatives if which == "test" else split.valid_negatives
+    if rows is None or len(rows) == 0:
+        raise ValueError(f"The split has no {which} rows; make it with leave_last_one_out(...).")
+    return rows, negatives
+
+
+def max_negatives(split, which: str = "test") -> int:
+    """The most negatives every ``which`` row can have: items the user never interacted with (int >= 0)."""
+    rows, _ = _rows(split, which)
+    users = rows["user_idx"].to_numpy(np.int64)
+    keys = split.positive_keys()
+    known = np.searchsorted(keys, (users + 1) * split.num_items) - np.searchsorted(keys, users * split.num_items)
+    return int(split.num_items - known.max())
+
+
+def extend_negatives(split, num_negatives: int, *, which: str = "test", seed: int = 0):
+    """A copy of ``split`` whose ``which`` rows have ``num_negatives`` stored negatives each (lesson 06).
+
+    The split's own negatives come first, unchanged, so ``evaluate(..., num_negatives=99)`` on the copy gives
+    exactly the numbers of every other lesson; the extra ones are sampled (seeded) among items the user never
+    interacted with and not already in the row. Returns ``split`` itself if it already stores enough.
+    """
+    from ncf_helpers.data import sample_negatives
+
+    rows, stored = _rows(split, which)
+    have = 0 if stored is None else stored.shape[1]
+    num_negatives = int(num_negatives)
+    if num_negatives <= have:
+        return split
+    limit = max_negatives(split, which)
+    if num_negatives > limit:
+        raise ValueError(f"At most {limit} negatives fit every {which} row (some user has interacted with all other "
+                         f"items); asked for {num_negatives}. Use fewer, or protocol='full' for all items.")
+    users = rows["user_idx"].to_numpy(np.int64)
+    keys = split.positive_keys()
+    if have:
+        # Exclude the stored negatives too; with several rows per user this is stricter than needed, never wrong.
+        keys = np.union1d(keys, (users[:, None] * split.num_items + stored).reshape(-1))
+    extra = sample_negatives(users, num_negatives - have, split.num_items, keys, np.random.default_rng(seed + 7919))
+    wide = extra if not have else np.concatenate([stored, extra], axis=1)
+    return dataclasses.replace(split, **{f"{which}_negatives": wide})
+
+
+class ScoreTable:
+    """Every item's score for a fixed set of users, computed once with ``model.score_all`` (float64
+    ``[len(users), num_items]``), behind the ``score`` / ``score_all`` interface :func:`evaluate` needs. So a
+    model is run once however many protocols are evaluated (Keras MLPs are slow to score)."""
+
+    def __init__(self, model, users, num_items: int, *, batch_users: int = 256, name: str | None = None):
+        users = np.unique(np.asarray(users, dtype=np.int64))
+        self.users, self.num_items = users, int(num_items)
+        self.name = name or getattr(model, "name", type(model).__name__)
+        table = np.empty((len(users), self.num_items), dtype=np.float64)
+        for lo in range(0, len(users), batch_users):
+            block = np.asarray(model.score_all(users[lo: lo + batch_users]), dtype=np.float64)
+            if block.shape != (len(users[lo: lo + batch_users]), self.num_items):
+                raise ValueError(f"{self.name}.score_all returned shape {block.shape}; expected "
+                                 f"({len(users[lo: lo + batch_users])}, {self.num_items}).")
+            table[lo: lo + len(block)] = block
+        self.table = table
+        self._row = np.full(int(users.max()) + 1 if len(users) else 0, -1, dtype=np.int64)
+        self._row[users] = np.arange(len(users))
+
+    def _rows_of(self, user_idx) -> np.ndarray:
+        u = np.asarray(user_idx, dtype=np.int64)
+        rows = np.where(u < len(self._row), self._row[np.minimum(u, len(self._row) - 1)], -1)
+        if np.any(rows < 0):
+            raise ValueError("ScoreTable only holds the users it was built for (the evaluated rows' users).")
+        return rows
+
+    def score(self, user_idx, item_idx) -> np.ndarray:
+        return self.table[self._rows_of(user_idx), np.asarray(item_idx, dtype=np.int64)]
+
+    def score_all(self, user_idx) -> np.ndarray:
+        return self.table[self._rows_of(np.atleast_1d(user_idx))]
+
+
+def protocol_curve(models: dict, split, negatives=DEFAULT_NEGATIVES, *, k: int = 10, which: str = "test",
+                   seed: int = 0, progress=None) -> pd.DataFrame:
+    """HR@k, NDCG@k, MRR and AUC of every model with 1, 2, ... sampled negatives and with all items (lesson 06).
+
+    ``models``: ``{name: fitted model}`` (anything :func:`ncf_helpers.evaluate.evaluate` takes, with
+    ``score_all``). ``negatives``: ints (sampled negatives per held-out item; the split is widened with
+    :func:`extend_negatives` when it stores fewer) and ``"all"`` (``protocol="full"``). Settings larger than
+    any user's number of unseen items are skipped.
+
+    Returns a DataFrame with one row per (model, setting): ``model``, ``num_negatives`` (str: ``"99"`` or
+    ``"all"``), ``candidates`` (items ranked per user: ``n + 1``, or the mean for ``"all"``), ``hr@k``,
+    ``ndcg@k``, ``mrr``, ``auc`` (floats in ``[0, 1]``).
+    """
+    if not models:
+        raise ValueError("protocol_curve needs at least one model: {'name': fitted_model, ...}.")
+    progress = progress or _Silent()
+    bad = [n for n in negatives if n != "all" and not (isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                                                       and n >= 1)]
+    if bad:
+        raise ValueError(f"negatives must be positive whole numbers or 'all'; got {bad}.")
+    limit = max_negatives(split, which)
+    sampled = sorted({int(n) for n in negatives if n != "all" and int(n) <= limit})
+    wide = extend_negatives(split, max(sampled), which=which, seed=seed) if sampled else split
+    rows, _ = _rows(split, which)
+    users = rows["user_idx"].to_numpy(np.int64)
+    keys = split.positive_keys()
+    known = np.searchsorted(keys, (users + 1) * split.num_items) - np.searchsorted(keys, users * split.num_items)
+    full_candidates = int(round(float(np.mean(split.num_items - known + 1))))
+    out = []
+    progress.start(len(models), "Scoring every item once per model ...")
+    for name, model in models.items():
+        progress.status(f"Scoring all items with {name} ...")
+        table = ScoreTable(model, users, split.num_items, name=name)
+        for n in sampled:
+            res = evaluate(table, wide, k=k, which=which, num_negatives=n)
+            out.append({"model": name, "num_negatives": str(n), "candidates": n + 1, **_pick(res.metrics, k)})
+        if "all" in negatives:
+            res = evaluate(table, split, protocol="full", k=k, which=which)
+            out.append({"model": name, "num_negatives": "all", "candidates": full_candidates, **_pick(res.metrics, k)})
+        progress.update(1)
+    return pd.DataFrame(out)
+
+
+def _pick(metrics: dict, k: int) -> dict:
+    return {key: float(metrics[key]) for key in (f"hr@{k}", f"ndcg@{k}", "mrr", "auc")}

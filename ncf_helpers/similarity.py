@@ -260,3 +260,21 @@ def pairwise(a, b, metric: str = "cosine", *, show: bool = False) -> float:
     if show:
         print("\n".join(lines))
     return value
+
+
+def nearest_by_cosine(query: np.ndarray, vectors: np.ndarray, pool: np.ndarray, k: int, exclude=None):
+    """Top-``k`` of ``pool`` (item indices ``[p]``) by cosine similarity to each row of ``query [q, d]`` among the
+    rows of ``vectors [num_items, d]`` (lessons 04-05: neighbours in an embedding space). ``exclude`` (``[q]``,
+    optional): an item per query row that may not be its own neighbour. Returns ``(items [q, k], sims [q, k])``,
+    most similar first (ties: the earlier pool position first); ``k`` is capped at ``len(pool)``."""
+    qn = query / np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-12)
+    pv = vectors[pool]
+    pn = pv / np.maximum(np.linalg.norm(pv, axis=1, keepdims=True), 1e-12)
+    sims = qn @ pn.T  # [q, len(pool)]
+    if exclude is not None:
+        sims[np.asarray(exclude)[:, None] == pool[None, :]] = -np.inf
+    k = min(k, len(pool))
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    return pool[top], np.take_along_axis(sims, top, axis=1)

@@ -70,9 +70,9 @@ def _scratch_notebook() -> nbformat.NotebookNode:
                                   metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(
             "from ncf_helpers import lesson\n"
-            "from ncf_helpers.widgets import InteractionExplorer\n"
-            "from ncf_helpers.widgets.interaction import explorer_split, reference_metrics, train_interaction\n"
-            "from ncf_helpers.plots.explorer import plot_run_overview\n"
+            "from ncf_helpers.lessons.l04_neuralcf.explorer import InteractionExplorer\n"
+            "from ncf_helpers.lessons.l04_neuralcf.explorer import explorer_split, reference_metrics, train_interaction\n"
+            "from ncf_helpers.lessons.l04_neuralcf.explorer_plots import plot_run_overview\n"
             "lesson.setup(SEED)\n"
             "ds = lesson.load_data(DATASET, FAST, seed=SEED)\n"
             "split = explorer_split(ds, seed=SEED)\n"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect
-from ncf_helpers.exercises import lesson01 as ex1
-from ncf_helpers.exercises import lesson02 as ex2
-from ncf_helpers.exercises import lesson03 as ex3
+from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
+from ncf_helpers.lessons.l01_cooccurrence import exercises as ex1
+from ncf_helpers.lessons.l02_user_based_cf import exercises as ex2
+from ncf_helpers.lessons.l03_matrix_factorization import exercises as ex3
 
 
 def stub(*args, **kwargs):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect
-from ncf_helpers.exercises import lesson06 as ex6
+from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
+from ncf_helpers.lessons.l06_comparison import exercises as ex6
 
 
 def stub(*args, **kwargs):
@@ -39,7 +39,7 @@ def _gmf(product="multiply", activation="sigmoid", bias=True):
 
 
 def test_gmf_check():
-    from ncf_helpers.exercises import lesson04 as ex4
+    from ncf_helpers.lessons.l04_neuralcf import exercises as ex4
 
     assert ex4.check_gmf(_gmf())
     with pytest.raises(ExerciseIncomplete):
@@ -70,7 +70,7 @@ def _recommend(mask=True, sign=1.0, cosine=False):
 
 
 def test_recommend_from_towers_check():
-    from ncf_helpers.exercises import lesson05 as ex5
+    from ncf_helpers.lessons.l05_two_tower import exercises as ex5
 
     assert ex5.check_recommend_from_towers(_recommend())
     with pytest.raises(ExerciseIncomplete):

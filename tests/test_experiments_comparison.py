@@ -10,9 +10,9 @@ import pytest
 
 from ncf_helpers.data import leave_last_one_out, random_split
 from ncf_helpers.evaluate import evaluate
-from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect
-from ncf_helpers.exercises import lesson06 as ex
-from ncf_helpers.experiments import comparison as cmp
+from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
+from ncf_helpers.lessons.l06_comparison import exercises as ex
+from ncf_helpers.lessons.l06_comparison import experiments as cmp
 
 matplotlib.use("Agg")
 
@@ -64,7 +64,7 @@ def test_merge(split):
 
 
 def test_recorded_run_round_trip_and_guards(split, synthetic, tmp_path, capsys):
-    from ncf_helpers.widgets.protocol import protocol_curve
+    from ncf_helpers.evaluate import protocol_curve
 
     comp = cmp.compare_models(split, ["Popularity", "iALS"], seeds=(0, 1), verbose=False,
                               options={"iALS": {"iterations": 3, "embedding_dim": 8}})
@@ -431,7 +431,7 @@ def test_registry_is_consistent():
     assert {cfg["embedding_dim"] for cfg in sizes.values()} == {32}
     assert sizes["NeuMF"]["mlp_embedding_dim"] == 32 and sizes["NeuMF"]["hidden"] == sizes["MLP"]["hidden"]
     assert sizes["MF-32"]["use_bias"] is False
-    from ncf_helpers.plots.comparison import FAMILY_COLORS
+    from ncf_helpers.lessons.l06_comparison.plots import FAMILY_COLORS
 
     assert set(cmp.FAMILY.values()) <= set(FAMILY_COLORS)
 
@@ -440,7 +440,7 @@ def test_registry_is_consistent():
 def test_plots(toy_results, toy_curve):
     from matplotlib.figure import Figure
 
-    from ncf_helpers.plots import comparison as plots
+    from ncf_helpers.lessons.l06_comparison import plots
 
     fig = plots.plot_comparison(toy_results)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
@@ -461,7 +461,7 @@ def test_plots(toy_results, toy_curve):
 def test_new_plots():
     from matplotlib.figure import Figure
 
-    from ncf_helpers.plots import comparison as plots
+    from ncf_helpers.lessons.l06_comparison import plots
 
     d = pd.DataFrame({"A": ["MF-32", "NeuMF"], "B": ["MLP", "GMF-32"], "difference": [0.03, 0.01],
                       "low": [0.01, -0.01], "high": [0.05, 0.03]})

@@ -1,4 +1,4 @@
-"""Lesson 04's experiments (ncf_helpers.experiments.neuralcf), their figures and the lesson's exercise checks.
+"""Lesson 04's experiments (ncf_helpers.lessons.l04_neuralcf.experiments), their figures and the lesson's exercise checks.
 
 Small synthetic inputs, hand-worked cases with the arithmetic in comments, and brute-force cross-checks.
 The few tests that train a Keras model train a tiny one for one epoch (a second or two).
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from ncf_helpers.data import leave_last_one_out
-from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect
-from ncf_helpers.exercises import lesson04 as ex
-from ncf_helpers.experiments import neuralcf as X
+from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
+from ncf_helpers.lessons.l04_neuralcf import exercises as ex
+from ncf_helpers.lessons.l04_neuralcf import experiments as X
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +283,7 @@ def _is_figure(fig, min_axes=1):
 
 
 def test_plots_draw():
-    from ncf_helpers.plots import neuralcf as P
+    from ncf_helpers.lessons.l04_neuralcf import plots as P
 
     _is_figure(P.plot_ncf_layers(16, (10, 10)), 3)
     curve = pd.DataFrame({"item_idx": np.arange(50), "a": np.linspace(0, 1, 50), "b": np.sin(np.arange(50))})
@@ -314,7 +314,7 @@ def test_plots_draw():
 
 
 def test_plots_reject_bad_input():
-    from ncf_helpers.plots import neuralcf as P
+    from ncf_helpers.lessons.l04_neuralcf import plots as P
 
     with pytest.raises(ValueError, match="lacks column"):
         P.plot_negative_coverage(pd.DataFrame({"epoch": [1]}))
@@ -325,7 +325,7 @@ def test_plots_reject_bad_input():
 
 
 def test_distinct_colors_never_repeat_a_colour():
-    from ncf_helpers.plots import neuralcf as P
+    from ncf_helpers.lessons.l04_neuralcf import plots as P
 
     colors = P.distinct_colors(["GMF", "NeuMF", "MLP", "MF (Keras)", "Popularity"])
     assert len(set(colors)) == len(colors)
@@ -428,7 +428,7 @@ def test_check_collision_share():
 # ---------------------------------------------------------------------------------------------- start page (00)
 def test_start_page_checks():
     from ncf_helpers.data import make_synthetic
-    from ncf_helpers.exercises import lesson00
+    from ncf_helpers.lessons.l00_start_here import exercises as lesson00
 
     assert lesson00.check_count_users(lambda ds: ds.ratings["user_id"].nunique())
     with pytest.raises(ExerciseIncorrect, match="RATINGS"):
@@ -448,7 +448,7 @@ def test_start_page_checks():
 
 
 def test_course_map():
-    from ncf_helpers.plots.course import plot_course_map
+    from ncf_helpers.ui.course import plot_course_map
 
     course = pd.DataFrame({"lesson": ["01", "02", "03"], "title": ["a", "b", "c"], "idea": ["x"] * 3,
                            "weakness": ["w1", "w2", ""], "minutes": [40, 50, 30], "run_seconds": [10, 20, 30]})

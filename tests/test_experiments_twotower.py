@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from ncf_helpers.data import leave_last_one_out
-from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect
-from ncf_helpers.exercises import lesson05 as ex
-from ncf_helpers.experiments import twotower as tt
+from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
+from ncf_helpers.lessons.l05_two_tower import exercises as ex
+from ncf_helpers.lessons.l05_two_tower import experiments as tt
 
 matplotlib.use("Agg")
 
@@ -227,7 +227,7 @@ def test_cold_start_neighbours(keras_models, split, synthetic):
 def test_plots():
     from matplotlib.figure import Figure
 
-    from ncf_helpers.plots import twotower as plots
+    from ncf_helpers.lessons.l05_two_tower import plots
 
     scaling = pd.DataFrame({"method": ["score every pair (MLP)", "two-tower index"] * 2,
                             "num_items": [1000, 1000, 10000, 10000], "median ms": [2.0, 1.0, 8.0, 1.2],

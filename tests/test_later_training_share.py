@@ -57,7 +57,7 @@ def test_figure_and_bad_input():
     import matplotlib
 
     matplotlib.use("Agg")
-    from ncf_helpers.plots.classic import plot_later_training_share
+    from ncf_helpers.lessons.classic_plots import plot_later_training_share
 
     fig = plot_later_training_share(np.array([0.1, 0.5, 0.6, 0.9]))
     ax = fig.axes[0]

@@ -149,7 +149,7 @@ def test_explorer_starts_from_the_lessons_own_run():
     import json
     from pathlib import Path
 
-    from ncf_helpers.widgets.interaction import EXPLORER_DEFAULTS
+    from ncf_helpers.lessons.l04_neuralcf.explorer import EXPLORER_DEFAULTS
 
     nb = json.loads((Path(__file__).resolve().parents[1] / "lessons" / "04_neuralcf.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))

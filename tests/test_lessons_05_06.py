@@ -72,7 +72,7 @@ def test_lesson_05_sign_of_w_over_seeds(lesson_run, movielens):
     never changes in training; seeds starting with w < 0 learn, seeds starting with w > 0 stay near random
     guessing. Too slow for the lesson (about 25 s on 2 idle cores), so measured here."""
     from ncf_helpers.data import leave_last_one_out
-    from ncf_helpers.experiments import twotower as tt
+    from ncf_helpers.lessons.l05_two_tower import experiments as tt
 
     split = leave_last_one_out(movielens, num_negatives=99, seed=0, threshold=3.5, validation=True)
     runs = tt.sigmoid_dense_seeds(split, seeds=range(8), epochs=2)
@@ -145,7 +145,7 @@ PAIRS = ("mf_32_vs_mlp", "neumf_vs_gmf_32", "neumf_vs_mlp", "ials_vs_neumf")
 def recorded_06(movielens):
     """Lesson 06's recorded run, read exactly as the lesson reads it at its default parameters."""
     from ncf_helpers.data import leave_last_one_out, random_split, temporal_split
-    from ncf_helpers.experiments import comparison as cmp
+    from ncf_helpers.lessons.l06_comparison import experiments as cmp
 
     seeds = (0, 1, 2)
     splits = {"loo": leave_last_one_out(movielens, threshold=3.5, num_negatives=99, seed=0),

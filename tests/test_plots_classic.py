@@ -1,4 +1,4 @@
-"""Figures of lessons 01-03 (ncf_helpers.plots.classic): each returns a closed Figure with the expected axes and
+"""Figures of lessons 01-03 (ncf_helpers.lessons.classic_plots): each returns a closed Figure with the expected axes and
 artists, at most notebook width, with titles and axis labels; bad input gets a clear ValueError."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import scipy.sparse as sp  # noqa: E402
 from matplotlib._pylab_helpers import Gcf  # noqa: E402 - pyplot's registry of open figures
 from matplotlib.figure import Figure  # noqa: E402
 
-from ncf_helpers.plots import MAX_WIDTH, OKABE_ITO, color_for, new_figure, shorten  # noqa: E402
-from ncf_helpers.plots import classic as pc  # noqa: E402
+from ncf_helpers.ui.plots import MAX_WIDTH, OKABE_ITO, color_for, new_figure, shorten  # noqa: E402
+from ncf_helpers.lessons import classic_plots as pc  # noqa: E402
 
 
 def _check(fig, n_axes: int | None = None) -> list:

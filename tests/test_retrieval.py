@@ -125,7 +125,7 @@ def test_full_catalogue_recall_toy_excludes_known_positives():
     (Without the exclusion film 0 would take first place and Recall@1 would be 0.)
     user 1 scores [3, 9, 8, 1, 2]: films 1, 2 excluded; left 0 (3), 4 (2), 3 (1): film 4 is second.
     Recall@1 = (1 + 0) / 2 = 0.5, Recall@2 = 1.0; NDCG@2 = (1 + 1/log2(3)) / 2 = 0.81546."""
-    from ncf_helpers.experiments.retrieval import full_metrics
+    from ncf_helpers.lessons.l07_retrieval.experiments import full_metrics
 
     train = pd.DataFrame({"user_idx": [0, 1, 1], "item_idx": [0, 1, 2]})
     test = pd.DataFrame({"user_idx": [0, 1], "item_idx": [3, 4]})
@@ -221,7 +221,7 @@ def test_two_tower_index_faiss_backend_matches_exact():
 def test_fit_retrieval_learns_each_loss():
     """Every loss trains on the synthetic data and beats random on the full catalogue."""
     from ncf_helpers.data import leave_last_one_out, make_synthetic
-    from ncf_helpers.experiments.retrieval import full_metrics
+    from ncf_helpers.lessons.l07_retrieval.experiments import full_metrics
 
     ds = make_synthetic(300, 400, seed=0)
     split = leave_last_one_out(ds, num_negatives=99, seed=0)
@@ -241,7 +241,7 @@ def test_fresh_items_on_synthetic_data_falls_back_to_the_latest_debuts():
     import pandas as pd
 
     from ncf_helpers.data import leave_last_one_out, make_synthetic
-    from ncf_helpers.experiments.retrieval import fresh_items
+    from ncf_helpers.lessons.l07_retrieval.experiments import fresh_items
 
     ds = make_synthetic(num_users=200, num_items=300, seed=0)
     split = leave_last_one_out(ds, num_negatives=20, seed=0)

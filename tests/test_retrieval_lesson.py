@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncf_helpers.experiments.retrieval import RECORDED_DIR
+from ncf_helpers.lessons.l07_retrieval.experiments import RECORDED_DIR
 
 RECORDED = RECORDED_DIR / "retrieval_ml-latest-small.json"
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from conftest import LESSON_TIMEOUT, lesson_overrides, lesson_paths
-from ncf_helpers.exercises import ExerciseIncomplete, ExerciseIncorrect, Passed, exercise, expect_close
+from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect, Passed, exercise, expect_close
 from ncf_helpers.student import main, make_student_copy, strip_solutions
 
 

@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ncf_helpers.widgets.base import Explorer, Progress, ResultCache  # noqa: E402
+from ncf_helpers.ui.base import Explorer, Progress, ResultCache  # noqa: E402
 
 
 def _explorer():

@@ -1,5 +1,5 @@
 """Lessons 02-03's explorers (NeighbourExplorer, MFExplorer) and the plain functions behind them, driven the way
-the tests of ncf_helpers.widgets.base describe: set control values, call run()."""
+the tests of ncf_helpers.ui.base describe: set control values, call run()."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from ncf_helpers.classic import Popularity, UserCF  # noqa: E402
 from ncf_helpers.data import leave_last_one_out  # noqa: E402
 from ncf_helpers.evaluate import evaluate  # noqa: E402
 from ncf_helpers.interactions import interaction_matrix  # noqa: E402
-from ncf_helpers.widgets import MFExplorer, NeighbourExplorer, ResultCache  # noqa: E402
-from ncf_helpers.widgets.mf import fit_and_describe  # noqa: E402
-from ncf_helpers.widgets.neighbours import example_users, neighbour_view, score_arithmetic  # noqa: E402
+from ncf_helpers.lessons.l03_matrix_factorization.explorer import MFExplorer  # noqa: E402
+from ncf_helpers.lessons.l02_user_based_cf.explorer import NeighbourExplorer
+from ncf_helpers.ui.base import ResultCache
+from ncf_helpers.lessons.l03_matrix_factorization.explorer import fit_and_describe  # noqa: E402
+from ncf_helpers.lessons.l02_user_based_cf.explorer import example_users, neighbour_view, score_arithmetic  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -156,12 +158,20 @@ def test_mf_explorer_shows_errors_in_the_widget(split, monkeypatch):
     def boom(*args, **kwargs):
         raise ValueError("reg must be a finite number > 0")
 
-    monkeypatch.setattr("ncf_helpers.widgets.mf.fit_and_describe", boom)
+    monkeypatch.setattr("ncf_helpers.lessons.l03_matrix_factorization.explorer.fit_and_describe", boom)
     assert ex.run() is None
     assert "reg must be a finite number" in ex.error.value and not ex.button.disabled
 
 
-def test_explorers_are_exported_lazily():
-    import ncf_helpers.widgets as widgets
+def test_lesson_and_ui_packages_load_nothing_heavy_until_a_module_is_imported():
+    """``import ncf_helpers.lessons`` / ``ncf_helpers.ui`` (the package docstrings' promise) loads no ipywidgets,
+    matplotlib or TensorFlow; the explorer is where its lesson's package says."""
+    import subprocess
+    import sys
 
-    assert widgets.NeighbourExplorer is NeighbourExplorer and widgets.MFExplorer is MFExplorer
+    code = ("import sys, ncf_helpers.lessons, ncf_helpers.ui; "
+            "print(sorted(m for m in ('ipywidgets', 'matplotlib', 'tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+    assert NeighbourExplorer.__module__ == "ncf_helpers.lessons.l02_user_based_cf.explorer"
+    assert MFExplorer.__module__ == "ncf_helpers.lessons.l03_matrix_factorization.explorer"

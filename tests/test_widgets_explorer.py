@@ -16,10 +16,12 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from ncf_helpers.plots import explorer as P  # noqa: E402
-from ncf_helpers.widgets import interaction as I  # noqa: E402
-from ncf_helpers.widgets import protocol as PR  # noqa: E402
-from ncf_helpers.widgets.base import SHARED_CACHE, data_key  # noqa: E402
+from ncf_helpers.lessons.l04_neuralcf import explorer_plots as P  # noqa: E402
+from ncf_helpers.lessons.l04_neuralcf import explorer as I  # noqa: E402
+from ncf_helpers import evaluate as EV  # noqa: E402
+from ncf_helpers.lessons.l06_comparison import explorer as PR  # noqa: E402
+from ncf_helpers.lessons.l06_comparison import plots as PP  # noqa: E402
+from ncf_helpers.ui.base import SHARED_CACHE, data_key  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -139,15 +141,15 @@ def test_figures_have_the_expected_content():
 def test_random_metric_by_hand():
     # One relevant item among c candidates ranked at random: HR@10 = min(10, c) / c;
     # NDCG@10 = (1/c) * sum_{r < min(10, c)} 1 / log2(r + 2). For c = 2: (1 + 1/log2(3)) / 2 = 0.8155.
-    assert P._random_metric("hr@10", 100, 10) == pytest.approx(0.1)
-    assert P._random_metric("hr@10", 5, 10) == 1.0
-    assert P._random_metric("ndcg@10", 2, 10) == pytest.approx((1 + 1 / np.log2(3)) / 2)
-    assert P._random_metric("mrr", 2, 10) is None
+    assert PP._random_metric("hr@10", 100, 10) == pytest.approx(0.1)
+    assert PP._random_metric("hr@10", 5, 10) == 1.0
+    assert PP._random_metric("ndcg@10", 2, 10) == pytest.approx((1 + 1 / np.log2(3)) / 2)
+    assert PP._random_metric("mrr", 2, 10) is None
 
 
 # ---------------------------------------------------------------------------------------------- protocol
 def test_extend_negatives_keeps_the_stored_ones(split):
-    wide = PR.extend_negatives(split, 150, seed=0)
+    wide = EV.extend_negatives(split, 150, seed=0)
     assert wide.test_negatives.shape == (len(split.test), 150)
     np.testing.assert_array_equal(wide.test_negatives[:, :99], split.test_negatives)  # same first 99
     keys = split.positive_keys()
@@ -155,16 +157,16 @@ def test_extend_negatives_keeps_the_stored_ones(split):
     flat = (users[:, None] * split.num_items + wide.test_negatives).ravel()
     assert not np.isin(flat, keys).any()  # never a positive of that user
     assert all(len(set(row)) == 150 for row in wide.test_negatives)  # no repeats in a row
-    assert PR.extend_negatives(split, 50) is split  # enough stored already
+    assert EV.extend_negatives(split, 50) is split  # enough stored already
     with pytest.raises(ValueError, match="At most"):
-        PR.extend_negatives(split, split.num_items)
+        EV.extend_negatives(split, split.num_items)
 
 
 def test_protocol_curve_matches_evaluate(split):
     from ncf_helpers.evaluate import evaluate
 
-    models = PR.reference_models(split, fast=True)
-    curve = PR.protocol_curve(models, split, negatives=(1, 9, 99, 199, "all"))
+    models = I.reference_models(split, fast=True)
+    curve = EV.protocol_curve(models, split, negatives=(1, 9, 99, 199, "all"))
     assert set(curve["num_negatives"]) == {"1", "9", "99", "199", "all"}
     for name, model in models.items():
         rows = curve[curve["model"] == name].set_index("num_negatives")
@@ -176,13 +178,13 @@ def test_protocol_curve_matches_evaluate(split):
         assert rows.loc["99", "hr@10"] >= rows.loc["199", "hr@10"] >= rows.loc["all", "hr@10"]
     assert curve.loc[curve["num_negatives"] == "199", "candidates"].iloc[0] == 200
     with pytest.raises(ValueError, match="positive whole numbers"):
-        PR.protocol_curve(models, split, negatives=(0, "all"))
+        EV.protocol_curve(models, split, negatives=(0, "all"))
 
 
 def test_score_table_matches_the_model(split):
-    model = PR.reference_models(split, fast=True)["ItemCF"]
+    model = I.reference_models(split, fast=True)["ItemCF"]
     users = split.test["user_idx"].to_numpy()[:20]
-    table = PR.ScoreTable(model, users, split.num_items, batch_users=7)
+    table = EV.ScoreTable(model, users, split.num_items, batch_users=7)
     items = np.arange(split.num_items)[::37]
     u = np.repeat(users[:3], len(items))
     i = np.tile(items, 3)
@@ -210,8 +212,8 @@ def test_protocol_explorer_slider(split):
 
 
 def test_protocol_explorer_shows_a_given_curve(split):
-    pop = {"Popularity": PR.reference_models(split, fast=True)["Popularity"]}
-    curve = PR.protocol_curve(pop, split, negatives=(4, 99, "all"))
+    pop = {"Popularity": I.reference_models(split, fast=True)["Popularity"]}
+    curve = EV.protocol_curve(pop, split, negatives=(4, 99, "all"))
     ex = PR.ProtocolExplorer(pop, split, curve=curve)
     assert [v for _, v in ex.controls["num_negatives"].options] == ["4", "99", "all"]  # the lesson's settings
     assert ex.curve() is curve and ex.error.value == ""

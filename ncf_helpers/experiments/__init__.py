@@ -1,1 +1,0 @@
-"""Runnable experiments behind the lessons' questions (lessons 04-06)."""
