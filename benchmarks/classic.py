@@ -15,7 +15,6 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from _common import load_benchmark_data, machine, markdown_table, write_result
 
 from ncf_helpers.classic import ExplicitMF, ImplicitALS, ItemCF, Popularity, RandomRecommender, UserCF
@@ -30,6 +29,7 @@ PUBLISHED = {
     "ItemCF": (0.578, 0.336),
     "ImplicitALS": (0.614, 0.369),
 }
+
 
 def why_times(ials: ImplicitALS, mf: ExplicitMF, num_items: int, num_users: int, num_test: int) -> str:
     return (
@@ -63,19 +63,24 @@ def main() -> None:
         sampled = evaluate(model, split, "sampled", k=10)
         full = evaluate(model, split, "full", k=10)
         pub = PUBLISHED.get(model.name, (np.nan, np.nan))
-        rows.append({
-            "model": model.name,
-            "HR@10 sampled": sampled.hr,
-            "NDCG@10 sampled": sampled.ndcg,
-            "HR@10 full": full.hr,
-            "NDCG@10 full": full.ndcg,
-            "fit s": fit_s,
-            "eval s (sampled)": sampled.seconds,
-            "eval s (full)": full.seconds,
-            "ML-100K HR@10 (published)": pub[0],
-            "ML-100K NDCG@10 (published)": pub[1],
-        })
-        print(f"  {model.name:<12} fit {fit_s:6.2f}s  sampled HR@10 {sampled.hr:.3f}  full HR@10 {full.hr:.3f}", flush=True)
+        rows.append(
+            {
+                "model": model.name,
+                "HR@10 sampled": sampled.hr,
+                "NDCG@10 sampled": sampled.ndcg,
+                "HR@10 full": full.hr,
+                "NDCG@10 full": full.ndcg,
+                "fit s": fit_s,
+                "eval s (sampled)": sampled.seconds,
+                "eval s (full)": full.seconds,
+                "ML-100K HR@10 (published)": pub[0],
+                "ML-100K NDCG@10 (published)": pub[1],
+            }
+        )
+        print(
+            f"  {model.name:<12} fit {fit_s:6.2f}s  sampled HR@10 {sampled.hr:.3f}  full HR@10 {full.hr:.3f}",
+            flush=True,
+        )
     implicit = pd.DataFrame(rows).set_index("model")
     shown = implicit.copy()
     for col in ("ML-100K HR@10 (published)", "ML-100K NDCG@10 (published)"):
@@ -90,12 +95,22 @@ def main() -> None:
     mf.fit(rsplit)
     mf_fit = time.perf_counter() - start
     res = evaluate(mf, rsplit, "rating")
-    explicit = pd.DataFrame([
-        {"model": "global mean", "RMSE": mean_rmse, "MAE": float(np.mean(np.abs(rsplit.train["rating"].mean() - test_r))),
-         "fit s": 0.0},
-        {"model": f"ExplicitMF (dim {mf.embedding_dim}, {mf.epochs} epochs)", "RMSE": res["rmse"], "MAE": res["mae"],
-         "fit s": mf_fit},
-    ]).set_index("model")
+    explicit = pd.DataFrame(
+        [
+            {
+                "model": "global mean",
+                "RMSE": mean_rmse,
+                "MAE": float(np.mean(np.abs(rsplit.train["rating"].mean() - test_r))),
+                "fit s": 0.0,
+            },
+            {
+                "model": f"ExplicitMF (dim {mf.embedding_dim}, {mf.epochs} epochs)",
+                "RMSE": res["rmse"],
+                "MAE": res["mae"],
+                "fit s": mf_fit,
+            },
+        ]
+    ).set_index("model")
 
     order = implicit["fit s"].sort_values().index.tolist()
     fit_line = ", ".join(f"{m} {implicit.loc[m, 'fit s']:.2f} s" for m in order)
@@ -121,49 +136,51 @@ def main() -> None:
     check_line = ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
     print(f"Required ordering on sampled HR@10: {check_line}")
 
-    md = "\n".join([
-        "# Classical recommenders on ml-latest-small",
-        "",
-        f"Machine: {machine()}",
-        "",
-        "Produced by `NCF_DATA_DIR=../shared/datasets python benchmarks/classic.py`.",
-        "",
-        "## Implicit feedback: label = rating >= 3.5, leave-last-one-out, 99 sampled negatives, seed 0",
-        "",
-        split.describe().replace("\n", "  \n"),
-        "",
-        "Every model with its default hyper-parameters (tuned on the validation item of "
-        "`leave_last_one_out(..., validation=True)`, never on the test item): "
-        f"UserCF k={user_cf.k} {user_cf.similarity} (shrink {user_cf.shrink:g}), "
-        f"ItemCF k={item_cf.k} {item_cf.similarity} (shrink {item_cf.shrink:g}), "
-        f"ImplicitALS {ials.embedding_dim} dimensions, alpha {ials.alpha:g}, reg {ials.reg:g}, "
-        f"{ials.iterations} sweeps.",
-        "",
-        markdown_table(shown),
-        "",
-        f"Required ordering on sampled HR@10: {check_line}.",
-        "",
-        "The published columns are Dacrema et al.'s (TOIS 2021) re-runs on MovieLens-100K, a different and "
-        "denser data set (1,682 items instead of 9,742), so only the ordering is comparable: popularity last, "
-        "iALS at the top. Popularity scores higher here than on ML-100K because ml-latest-small's uniformly "
-        "sampled negatives are mostly obscure films that any popular held-out film beats; full ranking, where "
-        "every unseen film competes, shows how weak it really is.",
-        "",
-        f"Fit, fastest to slowest: {fit_line}. Full ranking of all {len(split.test)} test users: {full_line}.",
-        "",
-        why_times(ials, mf, split.num_items, split.num_users, len(split.test)),
-        "",
-        f"Timings are wall-clock on a machine shared with other jobs (1-minute load average {load_before:.1f} "
-        f"at the start and {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores), so they are upper "
-        "bounds; the ordering is what matters.",
-        "",
-        "## Explicit ratings: random 80/20 split of all 100,836 ratings, seed 0",
-        "",
-        markdown_table(explicit, ".4f"),
-        "",
-        "For reference, Surprise's SVD reaches RMSE 0.934 on MovieLens-100K; biased MF on ml-latest-small "
-        "usually lands between 0.85 and 0.90.",
-    ])
+    md = "\n".join(
+        [
+            "# Classical recommenders on ml-latest-small",
+            "",
+            f"Machine: {machine()}",
+            "",
+            "Produced by `NCF_DATA_DIR=../shared/datasets python benchmarks/classic.py`.",
+            "",
+            "## Implicit feedback: label = rating >= 3.5, leave-last-one-out, 99 sampled negatives, seed 0",
+            "",
+            split.describe().replace("\n", "  \n"),
+            "",
+            "Every model with its default hyper-parameters (tuned on the validation item of "
+            "`leave_last_one_out(..., validation=True)`, never on the test item): "
+            f"UserCF k={user_cf.k} {user_cf.similarity} (shrink {user_cf.shrink:g}), "
+            f"ItemCF k={item_cf.k} {item_cf.similarity} (shrink {item_cf.shrink:g}), "
+            f"ImplicitALS {ials.embedding_dim} dimensions, alpha {ials.alpha:g}, reg {ials.reg:g}, "
+            f"{ials.iterations} sweeps.",
+            "",
+            markdown_table(shown),
+            "",
+            f"Required ordering on sampled HR@10: {check_line}.",
+            "",
+            "The published columns are Dacrema et al.'s (TOIS 2021) re-runs on MovieLens-100K, a different and "
+            "denser data set (1,682 items instead of 9,742), so only the ordering is comparable: popularity last, "
+            "iALS at the top. Popularity scores higher here than on ML-100K because ml-latest-small's uniformly "
+            "sampled negatives are mostly obscure films that any popular held-out film beats; full ranking, where "
+            "every unseen film competes, shows how weak it really is.",
+            "",
+            f"Fit, fastest to slowest: {fit_line}. Full ranking of all {len(split.test)} test users: {full_line}.",
+            "",
+            why_times(ials, mf, split.num_items, split.num_users, len(split.test)),
+            "",
+            f"Timings are wall-clock on a machine shared with other jobs (1-minute load average {load_before:.1f} "
+            f"at the start and {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores), so they are upper "
+            "bounds; the ordering is what matters.",
+            "",
+            "## Explicit ratings: random 80/20 split of all 100,836 ratings, seed 0",
+            "",
+            markdown_table(explicit, ".4f"),
+            "",
+            "For reference, Surprise's SVD reaches RMSE 0.934 on MovieLens-100K; biased MF on ml-latest-small "
+            "usually lands between 0.85 and 0.90.",
+        ]
+    )
     path = write_result("classic", md)
     print(f"\nwrote {path}")
 

@@ -37,13 +37,13 @@ LABEL_MODELS = ("MF (dot)", "GMF", "MLP", "NeuMF")
 
 
 def main() -> int:
-    from ncf_helpers.data import leave_last_one_out, random_split, temporal_split  # first: quiets TensorFlow
-    from ncf_helpers.lessons.l06_comparison import experiments as cmp
-    from ncf_helpers.interactions import later_training_share
-    from ncf_helpers.evaluate import protocol_curve
-
     import keras
     import tensorflow as tf
+
+    from ncf_helpers.data import leave_last_one_out, random_split, temporal_split  # first: quiets TensorFlow
+    from ncf_helpers.evaluate import protocol_curve
+    from ncf_helpers.interactions import later_training_share
+    from ncf_helpers.lessons.l06_comparison import experiments as cmp
 
     start = time.perf_counter()
     ds = load_benchmark_data("ml-latest-small")
@@ -60,11 +60,15 @@ def main() -> int:
     print(rsplit.describe(), flush=True)
     labels = cmp.labels_comparison(rsplit, LABEL_MODELS, seeds=SEEDS)
 
-    info = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-            "versions": f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}",
-            "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
-    path = cmp.save_recorded(comparison, split, ds.name, curve, info=info,
-                             more=[(timed, tsplit, None), (labels, rsplit, None)])
+    info = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "versions": f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
+    path = cmp.save_recorded(
+        comparison, split, ds.name, curve, info=info, more=[(timed, tsplit, None), (labels, rsplit, None)]
+    )
     print(f"wrote {path}")
 
     at = curve.pivot(index="model", columns="num_negatives", values="hr@10").reindex(list(comparison.summary().index))
@@ -86,7 +90,9 @@ def main() -> int:
         "`ncf_helpers/lessons/l06_comparison/recorded/comparison_ml-latest-small.json`.",
         "",
         "Share of all training positives dated after the test user's held-out positive: "
-        + "; ".join(f"{k} mean {v.mean():.3f}, median {float(__import__('numpy').median(v)):.3f}" for k, v in shares.items())
+        + "; ".join(
+            f"{k} mean {v.mean():.3f}, median {float(__import__('numpy').median(v)):.3f}" for k, v in shares.items()
+        )
         + ".",
         "",
         f"## Leave-last-one-out ({len(split.test)} test users), mean ± std over seeds",

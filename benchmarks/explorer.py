@@ -89,22 +89,27 @@ def main() -> None:
         first_epoch = float(hist["seconds"].iloc[0])
         later = float(hist["seconds"].diff().iloc[1:].mean()) if len(hist) > 1 else float("nan")
         best = min(t_new, t_new1)
-        rows.append({
-            "interaction": interaction,
-            "epochs": run.config["epochs"],
-            "new run, seed 0 (s)": t_new,
-            "new run, seed 1 (s)": t_new1,
-            "CPU time (s)": min(cpu_new, cpu_new1),
-            "1st epoch (s)": first_epoch,
-            "later epochs (s each)": later,
-            "cached (s)": t_cached,
-            "valid HR@10": run.metrics["hr@10"],
-            "r(dot, score)": run.correlation,
-            "load avg": f"{load:.1f}, {load1:.1f}",
-            "within budget": "yes" if best < BUDGET_NEW and t_cached < BUDGET_CACHED else "NO",
-        })
-        print(f"{interaction:>10}: new {t_new:5.1f} s / {t_new1:5.1f} s (seeds 0 / 1), cached {t_cached:.2f} s, "
-              f"HR@10 {run.metrics['hr@10']:.3f} (load {load:.1f}, {load1:.1f})", flush=True)
+        rows.append(
+            {
+                "interaction": interaction,
+                "epochs": run.config["epochs"],
+                "new run, seed 0 (s)": t_new,
+                "new run, seed 1 (s)": t_new1,
+                "CPU time (s)": min(cpu_new, cpu_new1),
+                "1st epoch (s)": first_epoch,
+                "later epochs (s each)": later,
+                "cached (s)": t_cached,
+                "valid HR@10": run.metrics["hr@10"],
+                "r(dot, score)": run.correlation,
+                "load avg": f"{load:.1f}, {load1:.1f}",
+                "within budget": "yes" if best < BUDGET_NEW and t_cached < BUDGET_CACHED else "NO",
+            }
+        )
+        print(
+            f"{interaction:>10}: new {t_new:5.1f} s / {t_new1:5.1f} s (seeds 0 / 1), cached {t_cached:.2f} s, "
+            f"HR@10 {run.metrics['hr@10']:.3f} (load {load:.1f}, {load1:.1f})",
+            flush=True,
+        )
 
     table = pd.DataFrame(rows).set_index("interaction")
     print()

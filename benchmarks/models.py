@@ -18,10 +18,9 @@ from __future__ import annotations
 import sys
 import time
 
-from _common import load_benchmark_data, machine, markdown_table, write_result
-
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _common import load_benchmark_data, machine, markdown_table, write_result
 
 from ncf_helpers.data import leave_last_one_out, random_split  # noqa: E402
 from ncf_helpers.evaluate import evaluate  # noqa: E402
@@ -48,8 +47,9 @@ def ranking_protocol(ds, names):
         "neumf (pre-trained)": dict(interaction="neumf", pretrained="from rows above"),
         "two_tower": dict(interaction="two_tower"),
         "two_tower + genres": dict(interaction="two_tower", item_features=genres, user_features="profile"),
-        "two_tower + genres, ID dropout 0.2": dict(interaction="two_tower", item_features=genres,
-                                                   user_features="profile", id_dropout=0.2),
+        "two_tower + genres, ID dropout 0.2": dict(
+            interaction="two_tower", item_features=genres, user_features="profile", id_dropout=0.2
+        ),
     }
     rows, fitted = [], {}
     for label, spec in runs.items():
@@ -68,24 +68,41 @@ def ranking_protocol(ds, names):
         sampled = evaluate(rec, split).metrics
         full = evaluate(rec, split, protocol="full").metrics
         best = int(np.argmax(hist["ndcg@10"])) + 1
-        rows.append({
-            "model": label,
-            "HR@10": sampled["hr@10"],
-            "NDCG@10": sampled["ndcg@10"],
-            "full HR@10": full["hr@10"],
-            "full NDCG@10": full["ndcg@10"],
-            "epochs": str(hist.epochs),
-            "best valid epoch": str(best),
-            "train s": f"{wall:.1f}",
-            "CPU s": f"{cpu:.1f}",
-            "rows/s": f"{hist.rows_per_second:,.0f}",
-            "note": note,
-        })
-        print(f"  {label:22s} HR@10 {sampled['hr@10']:.3f} NDCG@10 {sampled['ndcg@10']:.3f} | full HR@10 "
-              f"{full['hr@10']:.3f} | {hist.epochs} epochs, {wall:.0f}s wall, {cpu:.0f}s CPU", flush=True)
-    rows.append({"model": "random scores", "HR@10": 0.1, "NDCG@10": float(np.sum(1 / np.log2(np.arange(10) + 2)) / 100),
-                 "full HR@10": "", "full NDCG@10": "", "epochs": "", "best valid epoch": "",
-                 "train s": "", "CPU s": "", "rows/s": "", "note": "expected value, 1 item among 100"})
+        rows.append(
+            {
+                "model": label,
+                "HR@10": sampled["hr@10"],
+                "NDCG@10": sampled["ndcg@10"],
+                "full HR@10": full["hr@10"],
+                "full NDCG@10": full["ndcg@10"],
+                "epochs": str(hist.epochs),
+                "best valid epoch": str(best),
+                "train s": f"{wall:.1f}",
+                "CPU s": f"{cpu:.1f}",
+                "rows/s": f"{hist.rows_per_second:,.0f}",
+                "note": note,
+            }
+        )
+        print(
+            f"  {label:22s} HR@10 {sampled['hr@10']:.3f} NDCG@10 {sampled['ndcg@10']:.3f} | full HR@10 "
+            f"{full['hr@10']:.3f} | {hist.epochs} epochs, {wall:.0f}s wall, {cpu:.0f}s CPU",
+            flush=True,
+        )
+    rows.append(
+        {
+            "model": "random scores",
+            "HR@10": 0.1,
+            "NDCG@10": float(np.sum(1 / np.log2(np.arange(10) + 2)) / 100),
+            "full HR@10": "",
+            "full NDCG@10": "",
+            "epochs": "",
+            "best valid epoch": "",
+            "train s": "",
+            "CPU s": "",
+            "rows/s": "",
+            "note": "expected value, 1 item among 100",
+        }
+    )
     return pd.DataFrame(rows).set_index("model"), split
 
 
@@ -96,16 +113,38 @@ def labels_protocol(ds, names):
     for interaction in ("dot", "gmf", "mlp", "neumf", "two_tower"):
         if names and interaction not in names:
             continue
-        rec, hist, wall, cpu = timed_fit(split, interaction, num_negatives=0, eval_metrics=False,
-                                         **LABEL_DEFAULTS[interaction])
+        rec, hist, wall, cpu = timed_fit(
+            split, interaction, num_negatives=0, eval_metrics=False, **LABEL_DEFAULTS[interaction]
+        )
         m = evaluate(rec, split, protocol="labels").metrics
-        rows.append({"model": interaction, "accuracy": m["accuracy"], "ROC-AUC": m["roc_auc"], "PR-AUC": m["pr_auc"],
-                     "epochs": str(hist.epochs), "train s": f"{wall:.1f}", "CPU s": f"{cpu:.1f}"})
-        print(f"  {interaction:10s} acc {m['accuracy']:.3f} ROC-AUC {m['roc_auc']:.3f} PR-AUC {m['pr_auc']:.3f} "
-              f"({hist.epochs} epochs, {wall:.0f}s)", flush=True)
+        rows.append(
+            {
+                "model": interaction,
+                "accuracy": m["accuracy"],
+                "ROC-AUC": m["roc_auc"],
+                "PR-AUC": m["pr_auc"],
+                "epochs": str(hist.epochs),
+                "train s": f"{wall:.1f}",
+                "CPU s": f"{cpu:.1f}",
+            }
+        )
+        print(
+            f"  {interaction:10s} acc {m['accuracy']:.3f} ROC-AUC {m['roc_auc']:.3f} PR-AUC {m['pr_auc']:.3f} "
+            f"({hist.epochs} epochs, {wall:.0f}s)",
+            flush=True,
+        )
     share = float(split.test["label"].mean())
-    rows.append({"model": "always 'like'", "accuracy": share, "ROC-AUC": 0.5, "PR-AUC": share, "epochs": "",
-                 "train s": "", "CPU s": ""})
+    rows.append(
+        {
+            "model": "always 'like'",
+            "accuracy": share,
+            "ROC-AUC": 0.5,
+            "PR-AUC": share,
+            "epochs": "",
+            "train s": "",
+            "CPU s": "",
+        }
+    )
     return pd.DataFrame(rows).set_index("model"), split
 
 

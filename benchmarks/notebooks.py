@@ -59,10 +59,22 @@ def main(argv=None) -> int:
         figdir.mkdir(parents=True, exist_ok=True)
         for k, (cell, png) in enumerate(images):
             (figdir / f"{k:02d}_cell{cell:03d}.png").write_bytes(png)
-        rows.append((path.stem, records.get("dataset", ""), f"{seconds:.1f}", budget or "", within, f"{load:.1f}",
-                     len(images), status))
-        print(f"{path.stem:32s} {seconds:7.1f} s  budget {budget} s  load {load:.1f}  figures {len(images):2d}  {status}",
-              flush=True)
+        rows.append(
+            (
+                path.stem,
+                records.get("dataset", ""),
+                f"{seconds:.1f}",
+                budget or "",
+                within,
+                f"{load:.1f}",
+                len(images),
+                status,
+            )
+        )
+        print(
+            f"{path.stem:32s} {seconds:7.1f} s  budget {budget} s  load {load:.1f}  figures {len(images):2d}  {status}",
+            flush=True,
+        )
     name = "notebooks_fast" if args.fast else "notebooks"
     previous = RESULTS / f"{name}.md"
     done = {r[0] for r in rows}
@@ -85,8 +97,11 @@ def main(argv=None) -> int:
     ]
     for row in rows:
         lines.append("| " + " | ".join(str(c) for c in row) + " |")
-    lines += ["", "Wall seconds of `run_lesson` (kernel start to last cell), measured on the machine above. Rows of "
-              "lessons not run in the latest call were kept from an earlier one."]
+    lines += [
+        "",
+        "Wall seconds of `run_lesson` (kernel start to last cell), measured on the machine above. Rows of "
+        "lessons not run in the latest call were kept from an earlier one.",
+    ]
     write_result(name, "\n".join(lines))
     return 0 if all(r[7] == "ok" for r in rows if r[0] in done) else 1
 

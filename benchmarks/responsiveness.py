@@ -73,7 +73,7 @@ def offline_errors() -> pd.DataFrame:
             else:
                 url = "http://files.example.invalid/movielens"
 
-                def hanging(*args, **kwargs):
+                def hanging(*args, release=release, **kwargs):
                     release.wait(60)
                     raise socket.gaierror(-2, "Name or service not known")
 
@@ -93,10 +93,18 @@ def offline_errors() -> pd.DataFrame:
             release.set()
             if silent is not None:
                 silent.close()
-            rows.append({"case": case, "timeout (connect, read)": f"{timeout}", "seconds": seconds,
-                         "budget (s)": budget, "within budget": "yes" if seconds < budget else "NO",
-                         "reason": reason, "cache left": "empty" if not left else ", ".join(left),
-                         "load avg": load})
+            rows.append(
+                {
+                    "case": case,
+                    "timeout (connect, read)": f"{timeout}",
+                    "seconds": seconds,
+                    "budget (s)": budget,
+                    "within budget": "yes" if seconds < budget else "NO",
+                    "reason": reason,
+                    "cache left": "empty" if not left else ", ".join(left),
+                    "load avg": load,
+                }
+            )
             print(f"{case:22} timeout={timeout}: {seconds:5.2f} s  {reason}", flush=True)
     os.environ.pop("NCF_CACHE_DIR", None)
     if shared is not None:
@@ -127,8 +135,14 @@ def loading() -> pd.DataFrame:
         own = load_ratings_csv(csv, items=None)
         seconds = time.perf_counter() - start
     assert own.num_ratings == ds.num_ratings
-    rows.append({"load": "the same ratings as your own CSV (load_ratings_csv)", "seconds": seconds,
-                 "ratings": own.num_ratings, "load avg": load})
+    rows.append(
+        {
+            "load": "the same ratings as your own CSV (load_ratings_csv)",
+            "seconds": seconds,
+            "ratings": own.num_ratings,
+            "load avg": load,
+        }
+    )
     frame = pd.DataFrame(rows).set_index("load")
     frame["budget (s)"] = BUDGET_LOAD
     frame["within budget"] = ["yes" if s < BUDGET_LOAD else "NO" for s in frame["seconds"]]
@@ -151,10 +165,14 @@ def serving() -> pd.DataFrame:
     table = scaling.pivot(index="num_items", columns="method", values=["best ms", "median ms"])
     mlp_name = next(m for m in scaling["method"].unique() if "MLP" in m)
     tt_name = next(m for m in scaling["method"].unique() if "MLP" not in m)
-    out = pd.DataFrame({
-        "MLP best ms": table[("best ms", mlp_name)], "two-tower best ms": table[("best ms", tt_name)],
-        "MLP median ms": table[("median ms", mlp_name)], "two-tower median ms": table[("median ms", tt_name)],
-    })
+    out = pd.DataFrame(
+        {
+            "MLP best ms": table[("best ms", mlp_name)],
+            "two-tower best ms": table[("best ms", tt_name)],
+            "MLP median ms": table[("median ms", mlp_name)],
+            "two-tower median ms": table[("median ms", tt_name)],
+        }
+    )
     out["MLP / two-tower (best)"] = out["MLP best ms"] / out["two-tower best ms"]
     out["two-tower faster"] = ["yes" if r > 1 else "NO" for r in out["MLP / two-tower (best)"]]
     out["load avg"] = load

@@ -31,12 +31,12 @@ SIZES = (10_000, 100_000, 1_000_000)
 
 
 def main(only: str | None = None) -> int:
-    from ncf_helpers.data import leave_last_one_out  # first: it quiets TensorFlow's start-up lines
-    from ncf_helpers.lessons.l07_retrieval import experiments as rt
-    from ncf_helpers.lessons.l06_comparison.experiments import split_fingerprint
-
     import keras
     import tensorflow as tf
+
+    from ncf_helpers.data import leave_last_one_out  # first: it quiets TensorFlow's start-up lines
+    from ncf_helpers.lessons.l06_comparison.experiments import split_fingerprint
+    from ncf_helpers.lessons.l07_retrieval import experiments as rt
 
     start = time.perf_counter()
     load_start = os.getloadavg()
@@ -52,14 +52,18 @@ def main(only: str | None = None) -> int:
         print(rt.summarise_losses(losses).round(3).to_string(), flush=True)
         context_rows, fresh_rows = [], []
         for seed in SEEDS:
-            ctx, _ = rt.context_comparison(ds, split, seed=seed,
-                                           models={"none": models["softmax_logq"]} if seed == SEED else None)
+            ctx, _ = rt.context_comparison(
+                ds, split, seed=seed, models={"none": models["softmax_logq"]} if seed == SEED else None
+            )
             context_rows.append(ctx.reset_index().assign(seed=seed))
             fresh, extra = rt.fresh_item_recall(ds, split, seed=seed)
             fresh_rows.append(fresh.reset_index().assign(seed=seed, users=extra["users"], films=len(extra["fresh"])))
             print(f"seed {seed}: context and fresh items done ({time.perf_counter() - start:.0f} s)", flush=True)
-        tables.update(losses=losses, context=pd.concat(context_rows, ignore_index=True),
-                      fresh=pd.concat(fresh_rows, ignore_index=True))
+        tables.update(
+            losses=losses,
+            context=pd.concat(context_rows, ignore_index=True),
+            fresh=pd.concat(fresh_rows, ignore_index=True),
+        )
     if only in (None, "index"):
         from ncf_helpers.models.retrieval import fit_retrieval
 
@@ -69,24 +73,30 @@ def main(only: str | None = None) -> int:
         index_tables = [rt.index_table(items, queries).assign(catalogue="trained item vectors")]
         for n in SIZES:
             t0 = time.perf_counter()
-            index_tables.append(rt.index_table(rt.synthetic_catalogue(items, n, seed=SEED), queries)
-                                .assign(catalogue="synthetic"))
+            index_tables.append(
+                rt.index_table(rt.synthetic_catalogue(items, n, seed=SEED), queries).assign(catalogue="synthetic")
+            )
             print(f"index table at {n:,} items: {time.perf_counter() - t0:.0f} s", flush=True)
         tables["index"] = pd.concat(index_tables, ignore_index=True)
     load_end = os.getloadavg()
     part = only or "all"
-    info = {f"{part}: date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-            "versions": f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}",
-            f"{part}: load average (1 min) at start, end": [round(load_start[0], 2), round(load_end[0], 2)],
-            f"{part}: seconds": round(time.perf_counter() - start), "seeds": list(SEEDS)}
+    info = {
+        f"{part}: date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "versions": f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        f"{part}: load average (1 min) at start, end": [round(load_start[0], 2), round(load_end[0], 2)],
+        f"{part}: seconds": round(time.perf_counter() - start),
+        "seeds": list(SEEDS),
+    }
     path = rt.save_recorded(tables, split, ds.name, info=info)
     print(f"wrote {path}")
     doc = rt.find_recorded(split, ds.name)
     missing = [t for t in ("losses", "context", "fresh", "index") if t not in doc]
     if missing:
-        print(f"{path.name} has no {missing} table yet: run with --only {'index' if 'index' in missing else 'train'}; "
-              "the markdown is written when all four are there.")
+        print(
+            f"{path.name} has no {missing} table yet: run with --only {'index' if 'index' in missing else 'train'}; "
+            "the markdown is written when all four are there."
+        )
         return 0
     losses, context, fresh, index, rec_info = doc["losses"], doc["context"], doc["fresh"], doc["index"], doc["info"]
 
@@ -98,15 +108,33 @@ def main(only: str | None = None) -> int:
             out[c] = [f"{a:.3f} ± {b:.3f}" for a, b in zip(m[c], s[c])]
         return out
 
-    loss_md = mean_sd(losses.assign(loss=losses["loss"].map(rt.LOSS_LABELS)), "loss",
-                      ["recall@10", "recall@50", "recall@100", "ndcg@10", "sampled hr@10", "train s"])
-    ctx_md = mean_sd(context, "placement", ["recall@10", "ndcg@10", "recall@100", "best ms / request",
-                                            "median ms / request"])
+    loss_md = mean_sd(
+        losses.assign(loss=losses["loss"].map(rt.LOSS_LABELS)),
+        "loss",
+        ["recall@10", "recall@50", "recall@100", "ndcg@10", "sampled hr@10", "train s"],
+    )
+    ctx_md = mean_sd(
+        context, "placement", ["recall@10", "ndcg@10", "recall@100", "best ms / request", "median ms / request"]
+    )
     fresh_md = mean_sd(fresh, "item tower", ["recall@10", "recall@50"])
-    idx_md = index.set_index("num_items")[["catalogue", "backend", "setting", "recall@10 vs exact", "best ms/query",
-                                           "median ms/query", "build s", "bytes/item"]]
-    runs = "; ".join(f"{key.split(':')[0]} part {rec_info.get(key.split(':')[0] + ': seconds', '?')} s, load "
-                     f"{rec_info[key][0]} -> {rec_info[key][1]}" for key in rec_info if key.endswith("at start, end"))
+    idx_md = index.set_index("num_items")[
+        [
+            "catalogue",
+            "backend",
+            "setting",
+            "recall@10 vs exact",
+            "best ms/query",
+            "median ms/query",
+            "build s",
+            "bytes/item",
+        ]
+    ]
+    runs = "; ".join(
+        f"{key.split(':')[0]} part {rec_info.get(key.split(':')[0] + ': seconds', '?')} s, load "
+        f"{rec_info[key][0]} -> {rec_info[key][1]}"
+        for key in rec_info
+        if key.endswith("at start, end")
+    )
     lines = [
         "# Lesson 07's retrieval experiments, recorded",
         "",

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -53,8 +54,11 @@ MEMORY_LIMIT_GB = 10  # per classical worker: the machine (24 GB) is shared, a r
 def use_root(root: str) -> None:
     """Import ``ncf_helpers`` from the checkout ``root``: first on sys.path, and the editable install's import
     hook (which would always answer with this checkout) taken out."""
-    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")
-                        and "__editable__" not in type(f).__module__]
+    sys.meta_path[:] = [
+        f
+        for f in sys.meta_path
+        if "__editable__" not in getattr(f, "__module__", "") and "__editable__" not in type(f).__module__
+    ]
     sys.path.insert(0, root)
 
 
@@ -117,9 +121,15 @@ def worker_generate(args):
     ds, _ = timed(rss, "make_synthetic", lambda: make_synthetic(seed=0, **spec), source=make_synthetic.__module__)
     if args.save:
         r = ds.ratings
-        np.savez(args.save, user_idx=r["user_idx"].to_numpy(np.int64), item_idx=r["item_idx"].to_numpy(np.int64),
-                 rating=r["rating"].to_numpy(np.float32), timestamp=r["timestamp"].to_numpy(np.int64),
-                 num_users=ds.num_users, num_items=ds.num_items)
+        np.savez(
+            args.save,
+            user_idx=r["user_idx"].to_numpy(np.int64),
+            item_idx=r["item_idx"].to_numpy(np.int64),
+            rating=r["rating"].to_numpy(np.float32),
+            timestamp=r["timestamp"].to_numpy(np.int64),
+            num_users=ds.num_users,
+            num_items=ds.num_items,
+        )
         emit(event="info", ratings=len(r), num_users=ds.num_users, num_items=ds.num_items)
 
 
@@ -130,9 +140,15 @@ def worker_movielens(args):
 
     ds = load_movielens("ml-latest-small")
     r = ds.ratings
-    np.savez(args.save, user_idx=r["user_idx"].to_numpy(np.int64), item_idx=r["item_idx"].to_numpy(np.int64),
-             rating=r["rating"].to_numpy(np.float32), timestamp=r["timestamp"].to_numpy(np.int64),
-             num_users=ds.num_users, num_items=ds.num_items)
+    np.savez(
+        args.save,
+        user_idx=r["user_idx"].to_numpy(np.int64),
+        item_idx=r["item_idx"].to_numpy(np.int64),
+        rating=r["rating"].to_numpy(np.float32),
+        timestamp=r["timestamp"].to_numpy(np.int64),
+        num_users=ds.num_users,
+        num_items=ds.num_items,
+    )
     emit(event="info", ratings=len(r), num_users=ds.num_users, num_items=ds.num_items)
 
 
@@ -146,20 +162,27 @@ def worker_classic(args):
     skip = set(args.skip.split(",")) if args.skip else set()
     rss = PeakRSS()
     frame, nu, ni = load_frame(args.data)
-    split, _ = timed(rss, "split", lambda: leave_last_one_out(frame, num_negatives=99, seed=0, threshold=3.5,
-                                                               num_users=nu, num_items=ni))
+    split, _ = timed(
+        rss,
+        "split",
+        lambda: leave_last_one_out(frame, num_negatives=99, seed=0, threshold=3.5, num_users=nu, num_items=ni),
+    )
     emit(event="info", train_positives=len(split.train), test_users=len(split.test))
-    makers = {"Popularity": Popularity, "UserCF": UserCF, "ItemCF": ItemCF,
-              "ImplicitALS": lambda: ImplicitALS(seed=0, **IALS)}
+    makers = {
+        "Popularity": Popularity,
+        "UserCF": UserCF,
+        "ItemCF": ItemCF,
+        "ImplicitALS": lambda: ImplicitALS(seed=0, **IALS),
+    }
     for name in MODELS:
         if f"fit:{name}" in skip:
             continue
         model = makers[name]()
-        timed(rss, f"fit:{name}", lambda: model.fit(split))
+        timed(rss, f"fit:{name}", partial(model.fit, split))
         for protocol in ("sampled", "full"):
             if f"{protocol}:{name}" in skip:
                 continue
-            res, _ = timed(rss, f"{protocol}:{name}", lambda: evaluate(model, split, protocol, k=10))
+            res, _ = timed(rss, f"{protocol}:{name}", partial(evaluate, model, split, protocol, k=10))
             emit(event="metric", step=f"{protocol}:{name}", hr=res.hr)
         del model
 
@@ -191,8 +214,13 @@ def worker_implicit(args):
     split = leave_last_one_out(frame, num_negatives=99, seed=0, threshold=3.5, num_users=nu, num_items=ni)
     keys = np.unique(split.train["user_idx"].to_numpy(np.int64) * ni + split.train["item_idx"].to_numpy(np.int64))
     user_items = sp.csr_matrix((np.ones(len(keys), np.float32), (keys // ni, keys % ni)), shape=(nu, ni))
-    model = AlternatingLeastSquares(factors=IALS["embedding_dim"], regularization=IALS["reg"], alpha=IALS["alpha"],
-                                    iterations=IALS["iterations"], random_state=0)
+    model = AlternatingLeastSquares(
+        factors=IALS["embedding_dim"],
+        regularization=IALS["reg"],
+        alpha=IALS["alpha"],
+        iterations=IALS["iterations"],
+        random_state=0,
+    )
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, "blas"):  # implicit's own advice: its threads, not OpenBLAS's, do the work
@@ -213,7 +241,7 @@ def worker_keras(args):
     for name in args.interactions.split(","):
         if f"epoch:{name}" in skip:
             continue
-        _, seconds = timed(rss, f"epoch:{name}", lambda: fit_model(split, name, epochs=1, seed=0, eval_metrics=False))
+        _, seconds = timed(rss, f"epoch:{name}", partial(fit_model, split, name, epochs=1, seed=0, eval_metrics=False))
         emit(event="info", step=f"epoch:{name}", rows_per_s=len(split.train) * 5 / seconds)
 
 
@@ -226,18 +254,23 @@ def run_worker(mode: str, pythonpath: Path, cap: float, extra: list[str], limit_
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", mode, *extra]
         if skip:
             cmd += ["--skip", ",".join(skip)]
-        env = {**os.environ, "PYTHONPATH": str(pythonpath), "NCF_SCALE_ROOT": str(pythonpath),
-               "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(pythonpath),
+            "NCF_SCALE_ROOT": str(pythonpath),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
         limit = MEMORY_LIMIT_GB * 2**30
 
-        def preexec():
+        def preexec(limit=limit):
             if limit_memory:
                 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                preexec_fn=preexec)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=preexec
+        )
         lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+        reader = threading.Thread(target=lines.extend, args=(iter(proc.stdout.readline, ""),), daemon=True)
         reader.start()
         current, started, seen = None, None, 0
         killed = False
@@ -349,8 +382,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         use_root(os.environ["NCF_SCALE_ROOT"])
-        {"generate": worker_generate, "movielens": worker_movielens, "classic": worker_classic,
-         "implicit": worker_implicit, "keras": worker_keras}[args.worker](args)
+        {
+            "generate": worker_generate,
+            "movielens": worker_movielens,
+            "classic": worker_classic,
+            "implicit": worker_implicit,
+            "keras": worker_keras,
+        }[args.worker](args)
         return
 
     sys.path.insert(0, str(HERE))
@@ -373,12 +411,16 @@ def main() -> None:
 
     baseline = Path(args.baseline).resolve()
     if not (baseline / "ncf_helpers").is_dir():
-        sys.exit(f"--baseline {baseline} has no ncf_helpers/: make a checkout of main there "
-                 "(git worktree add --detach ../wt-scale-base main).")
-    base_commit = subprocess.run(["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True).stdout.strip()
-    new_commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True).stdout.strip()
+        sys.exit(
+            f"--baseline {baseline} has no ncf_helpers/: make a checkout of main there "
+            "(git worktree add --detach ../wt-scale-base main)."
+        )
+    base_commit = subprocess.run(
+        ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    new_commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     try:
         import implicit  # noqa: F401
 
@@ -426,13 +468,15 @@ def main() -> None:
         if have_implicit:
             steps, _ = run_worker("implicit", REPO, args.cap, ["--data", str(data)])
             entry["steps"]["implicit"] = steps
-            print("   implicit: " + ", ".join(f"{k} {fmt_seconds(v)} {v.get('hr', '')}" for k, v in steps.items()),
-                  flush=True)
+            print(
+                "   implicit: " + ", ".join(f"{k} {fmt_seconds(v)} {v.get('hr', '')}" for k, v in steps.items()),
+                flush=True,
+            )
         if size in args.keras_sizes.split(","):
             names = args.keras_5m if size == "5M" else ",".join(KERAS)
-            steps, infos_k = run_worker("keras", REPO, max(args.cap, 300), ["--data", str(data),
-                                                                          "--interactions", names],
-                                        limit_memory=False)
+            steps, infos_k = run_worker(
+                "keras", REPO, max(args.cap, 300), ["--data", str(data), "--interactions", names], limit_memory=False
+            )
             entry["steps"]["keras"] = steps
             entry["keras_rows"] = {r["step"]: r["rows_per_s"] for r in infos_k if "rows_per_s" in r}
             print("   keras: " + ", ".join(f"{k} {fmt_seconds(v)}" for k, v in steps.items()), flush=True)
@@ -460,18 +504,22 @@ def render(results, base_commit, new_commit, load_start, load_end, total, machin
     lines = [
         "# Scale: cost of each step from 0.1M to 5M interactions (issue #15)",
         "",
-        "Written by `benchmarks/scale.py` in one run: \"today\" = main before issue #15 (commit "
-        f"`{base_commit}`, imported from a separate checkout by `PYTHONPATH` in its own process), \"new\" = this "
+        'Written by `benchmarks/scale.py` in one run: "today" = main before issue #15 (commit '
+        f'`{base_commit}`, imported from a separate checkout by `PYTHONPATH` in its own process), "new" = this '
         f"branch (commit `{new_commit}`), both on the same interactions. {machine_line}. Load average (1 min) "
         f"{load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end (2 cores shared with other jobs: "
         f"timings are noisy; compare the columns of one row). Total run {total / 60:.1f} min.",
         "",
-        "Sizes: " + "; ".join(
+        "Sizes: "
+        + "; ".join(
             f"**{s}**: {results[s]['info'].get('num_users', '?'):,} users x {results[s]['info'].get('num_items', '?'):,} "
             f"items, {results[s]['info'].get('ratings', 0):,} ratings, "
-            f"{results[s]['info'].get('train_positives', 0):,} training positives" for s in sizes) + ".",
+            f"{results[s]['info'].get('train_positives', 0):,} training positives"
+            for s in sizes
+        )
+        + ".",
         "",
-        "Times in seconds (\"> N\": stopped after N s). Peak = the process's peak resident memory during the step.",
+        'Times in seconds ("> N": stopped after N s). Peak = the process\'s peak resident memory during the step.',
         "",
         "| step | size | today s | new s | speed-up | today peak MB | new peak MB |",
         "|---|---|---|---|---|---|---|",
@@ -494,23 +542,37 @@ def render(results, base_commit, new_commit, load_start, load_end, total, machin
     pairs = list(zip(synth[:-1], synth[1:]))
     if pairs:
         last = pairs[-1]
-        lines += ["", "## Growth exponent b (time ~ interactions^b) between sizes", "",
-                  "b is `log(t2 / t1) / log(n2 / n1)` with n = ratings. \"Own order\" is the exponent of the work the "
-                  "algorithm itself does between the last two sizes: 1 for steps linear in the interactions; "
-                  "UserCF's fit compares every user with every user (O(num_users^2)), ItemCF's every item with "
-                  "every item (O(num_items^2)), and full ranking scores every item for every test user "
-                  "(O(num_users x num_items)). The goal: new b <= 1.15 where the own order is 1, else new b <= own "
-                  "order + 0.15. Steps under 20 ms at the smaller size are left out (timer noise).", "",
-                  "| step | " + " | ".join(f"today {a}->{b}" for a, b in pairs) + " | "
-                  + " | ".join(f"new {a}->{b}" for a, b in pairs) + f" | own order {last[0]}->{last[1]} | within? |",
-                  "|---|" + "---|" * (2 * len(pairs) + 2)]
+        lines += [
+            "",
+            "## Growth exponent b (time ~ interactions^b) between sizes",
+            "",
+            'b is `log(t2 / t1) / log(n2 / n1)` with n = ratings. "Own order" is the exponent of the work the '
+            "algorithm itself does between the last two sizes: 1 for steps linear in the interactions; "
+            "UserCF's fit compares every user with every user (O(num_users^2)), ItemCF's every item with "
+            "every item (O(num_items^2)), and full ranking scores every item for every test user "
+            "(O(num_users x num_items)). The goal: new b <= 1.15 where the own order is 1, else new b <= own "
+            "order + 0.15. Steps under 20 ms at the smaller size are left out (timer noise).",
+            "",
+            "| step | "
+            + " | ".join(f"today {a}->{b}" for a, b in pairs)
+            + " | "
+            + " | ".join(f"new {a}->{b}" for a, b in pairs)
+            + f" | own order {last[0]}->{last[1]} | within? |",
+            "|---|" + "---|" * (2 * len(pairs) + 2),
+        ]
         for name in step_names:
             cells = []
             for side in ("today", "new"):
                 for a, b in pairs:
                     n1, n2 = results[a]["info"].get("ratings", 1), results[b]["info"].get("ratings", 1)
-                    cells.append(exponent(results[a]["steps"].get(side, {}).get(name),
-                                          results[b]["steps"].get(side, {}).get(name), n1, n2))
+                    cells.append(
+                        exponent(
+                            results[a]["steps"].get(side, {}).get(name),
+                            results[b]["steps"].get(side, {}).get(name),
+                            n1,
+                            n2,
+                        )
+                    )
             ia, ib = results[last[0]]["info"], results[last[1]]["info"]
             growth = math.log(ib.get("ratings", 1) / ia.get("ratings", 1))
             if name == "fit:UserCF":
@@ -528,9 +590,14 @@ def render(results, base_commit, new_commit, load_start, load_end, total, machin
                 verdict = "n/a"
             lines.append(f"| {label[name]} | " + " | ".join(cells) + f" | {own:.2f} | {verdict} |")
     # implicit
-    lines += ["", "## ImplicitALS against `implicit` (same data, factors=64, regularization=50, alpha=10, 15 sweeps)",
-              "", "| size | today fit s | today HR@10 | new fit s | new HR@10 | implicit fit s | implicit HR@10 | "
-              "new / implicit time |", "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## ImplicitALS against `implicit` (same data, factors=64, regularization=50, alpha=10, 15 sweeps)",
+        "",
+        "| size | today fit s | today HR@10 | new fit s | new HR@10 | implicit fit s | implicit HR@10 | "
+        "new / implicit time |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for s in sizes:
         st = results[s]["steps"]
         a, b = st.get("today", {}), st.get("new", {})
@@ -544,18 +611,25 @@ def render(results, base_commit, new_commit, load_start, load_end, total, machin
 
         tb, ti = lower_bound(b.get("fit:ImplicitALS")), lower_bound(imp.get("fit:implicit"))
         ratio = f"{tb[0] / ti[0]:.2f}x" if tb and ti and not tb[1] else "n/a"
-        lines.append(f"| {s} | {fmt_seconds(a.get('fit:ImplicitALS'))} | {hr(a, 'sampled:ImplicitALS')} | "
-                     f"{fmt_seconds(b.get('fit:ImplicitALS'))} | {hr(b, 'sampled:ImplicitALS')} | "
-                     f"{fmt_seconds(imp.get('fit:implicit'))} | {hr(imp, 'sampled:implicit')} | {ratio} |")
+        lines.append(
+            f"| {s} | {fmt_seconds(a.get('fit:ImplicitALS'))} | {hr(a, 'sampled:ImplicitALS')} | "
+            f"{fmt_seconds(b.get('fit:ImplicitALS'))} | {hr(b, 'sampled:ImplicitALS')} | "
+            f"{fmt_seconds(imp.get('fit:implicit'))} | {hr(imp, 'sampled:implicit')} | {ratio} |"
+        )
     # keras
     krow = [s for s in sizes if results[s]["steps"].get("keras")]
     if krow:
-        lines += ["", "## One epoch of each Keras interaction (`fit_model(split, name, epochs=1)`, 4 negatives per "
-                  "positive, batch 4,096, no per-epoch evaluation)", "",
-                  "The training code is the same on both sides so far, so only this branch is timed. The first "
-                  "epoch includes graph tracing.", "",
-                  "| interaction | " + " | ".join(f"{s} s (rows/s)" for s in krow) + " |",
-                  "|---|" + "---|" * len(krow)]
+        lines += [
+            "",
+            "## One epoch of each Keras interaction (`fit_model(split, name, epochs=1)`, 4 negatives per "
+            "positive, batch 4,096, no per-epoch evaluation)",
+            "",
+            "The training code is the same on both sides so far, so only this branch is timed. The first "
+            "epoch includes graph tracing.",
+            "",
+            "| interaction | " + " | ".join(f"{s} s (rows/s)" for s in krow) + " |",
+            "|---|" + "---|" * len(krow),
+        ]
         for name in KERAS:
             cells = []
             for s in krow:

@@ -33,8 +33,10 @@ def main() -> None:
     rows = []
     for path in lessons:
         cells = {}
-        for label, overrides in (("ml-latest-small", {}),
-                                 ("synthetic ml-1m", {"DATASET": "synthetic", "SYNTHETIC_SIZE": "ml-1m"})):
+        for label, overrides in (
+            ("ml-latest-small", {}),
+            ("synthetic ml-1m", {"DATASET": "synthetic", "SYNTHETIC_SIZE": "ml-1m"}),
+        ):
             if args.fast:
                 overrides = {**overrides, "FAST": True}
             load = os.getloadavg()[0]
@@ -48,26 +50,33 @@ def main() -> None:
             print(f"{path.stem} {label}: {cells[label][0]:.0f} s (load {load:.1f}) {cells[label][2]}", flush=True)
         (a, la, ea), (b, lb, eb) = cells["ml-latest-small"], cells["synthetic ml-1m"]
         ratio = b / a if not (ea or eb) else float("nan")
-        rows.append(f"| {path.stem} | {a:.0f}{' ' + ea if ea else ''} | {la:.1f} | {b:.0f}{' ' + eb if eb else ''} | "
-                    f"{lb:.1f} | {'n/a' if ratio != ratio else f'{ratio:.2f}x'} | {'yes' if ratio <= 3 else '**no**'} |")
-    text = "\n".join([
-        "# Lessons at ML-1M size (issue #15)",
-        "",
-        f"Written by `benchmarks/scale_lessons.py`{' --fast' if args.fast else ''}. {machine()}. Each lesson runs "
-        "with its default parameters" + (" and FAST=True" if args.fast else "") + " on ml-latest-small (100,836 "
-        "ratings), then with `DATASET = \"synthetic\"`, `SYNTHETIC_SIZE = \"ml-1m\"` (1,297,049 ratings, 13x). "
-        "Wall times in seconds, with the 1-minute load average at each run's start (2 shared cores: a load "
-        "above 2 inflates times). Goal: ML-1M within 3x.",
-        "",
-        "| lesson | ml-latest-small s | load | synthetic ml-1m s | load | ratio | within 3x? |",
-        "|---|---|---|---|---|---|---|",
-        *rows,
-    ])
+        rows.append(
+            f"| {path.stem} | {a:.0f}{' ' + ea if ea else ''} | {la:.1f} | {b:.0f}{' ' + eb if eb else ''} | "
+            f"{lb:.1f} | {'n/a' if ratio != ratio else f'{ratio:.2f}x'} | {'yes' if ratio <= 3 else '**no**'} |"
+        )
+    text = "\n".join(
+        [
+            "# Lessons at ML-1M size (issue #15)",
+            "",
+            f"Written by `benchmarks/scale_lessons.py`{' --fast' if args.fast else ''}. {machine()}. Each lesson runs "
+            "with its default parameters" + (" and FAST=True" if args.fast else "") + " on ml-latest-small (100,836 "
+            'ratings), then with `DATASET = "synthetic"`, `SYNTHETIC_SIZE = "ml-1m"` (1,297,049 ratings, 13x). '
+            "Wall times in seconds, with the 1-minute load average at each run's start (2 shared cores: a load "
+            "above 2 inflates times). Goal: ML-1M within 3x.",
+            "",
+            "| lesson | ml-latest-small s | load | synthetic ml-1m s | load | ratio | within 3x? |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
     previous = RESULTS / "scale_lessons.md"
     if previous.exists():  # keep the rows of lessons not run this time
         done = {path.stem for path in lessons}
-        kept = [ln for ln in previous.read_text().splitlines()
-                if ln.startswith("| 0") and ln.split("|")[1].strip() not in done]
+        kept = [
+            ln
+            for ln in previous.read_text().splitlines()
+            if ln.startswith("| 0") and ln.split("|")[1].strip() not in done
+        ]
         rows = sorted(rows + kept)
         text = text.split("|---|---|---|---|---|---|---|")[0] + "|---|---|---|---|---|---|---|\n" + "\n".join(rows)
     write_result("scale_lessons", text)

@@ -21,12 +21,11 @@ import os
 import tempfile
 import time
 
-from _common import load_benchmark_data, machine, markdown_table, write_result
-
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _common import load_benchmark_data, machine, markdown_table, write_result
 from keras import layers  # noqa: E402
 
 from ncf_helpers.data import random_split  # noqa: E402
@@ -41,8 +40,9 @@ def seed_model(num_users: int, num_items: int, embedding_dim: int) -> keras.Mode
     """The original course's neural_cf_model_1 with the CSV column names as its two int inputs."""
     user = keras.Input(shape=(), dtype="int32", name="userId")
     item = keras.Input(shape=(), dtype="int32", name="movieId")
-    x = layers.Concatenate()([layers.Embedding(num_users, embedding_dim)(user),
-                              layers.Embedding(num_items, embedding_dim)(item)])
+    x = layers.Concatenate()(
+        [layers.Embedding(num_users, embedding_dim)(user), layers.Embedding(num_items, embedding_dim)(item)]
+    )
     x = layers.Dense(10, activation="relu")(x)
     x = layers.Dense(10, activation="relu")(x)
     out = layers.Dense(1, activation="sigmoid")(x)
@@ -75,14 +75,17 @@ class _SeedAsRecommender:
 
 
 def run_seed_path(split, embedding_dim):
-    train_rows = split.train[["user_idx", "item_idx", "label"]].rename(columns={"user_idx": "userId", "item_idx": "movieId"})
+    train_rows = split.train[["user_idx", "item_idx", "label"]].rename(
+        columns={"user_idx": "userId", "item_idx": "movieId"}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "train.csv")
         train_rows.to_csv(path, index=False)
         keras.utils.set_random_seed(SEED)
         model = seed_model(split.num_users, split.num_items, embedding_dim)
-        data = tf.data.experimental.make_csv_dataset(path, batch_size=SEED_BATCH, label_name="label", num_epochs=1,
-                                                     shuffle=True, shuffle_seed=SEED)
+        data = tf.data.experimental.make_csv_dataset(
+            path, batch_size=SEED_BATCH, label_name="label", num_epochs=1, shuffle=True, shuffle_seed=SEED
+        )
         # make_csv_dataset yields an OrderedDict; Keras 3 flattens it in insertion order but the model's plain
         # dict inputs in sorted order, which would feed movieId into the user embedding. A plain dict fixes it.
         data = data.map(lambda features, label: (dict(features), label))
@@ -92,27 +95,60 @@ def run_seed_path(split, embedding_dim):
         end, cpu = time.perf_counter(), time.process_time() - cpu
     auc = evaluate(_SeedAsRecommender(model), split, protocol="labels").metrics
     rows = len(train_rows)
-    return {"epochs": 1, "batch size": SEED_BATCH, "rows": rows, "seconds": end - start, "CPU s": cpu,
-            "first step s": timer.first_step_done - start, "rows/s": rows / (end - start),
-            "rows/s after step 1": (rows - SEED_BATCH) / (end - timer.first_step_done),
-            "test ROC-AUC": auc["roc_auc"], "test accuracy": auc["accuracy"]}
+    return {
+        "epochs": 1,
+        "batch size": SEED_BATCH,
+        "rows": rows,
+        "seconds": end - start,
+        "CPU s": cpu,
+        "first step s": timer.first_step_done - start,
+        "rows/s": rows / (end - start),
+        "rows/s after step 1": (rows - SEED_BATCH) / (end - timer.first_step_done),
+        "test ROC-AUC": auc["roc_auc"],
+        "test accuracy": auc["accuracy"],
+    }
 
 
 def run_our_path(split, epochs):
     cfg = {**DEFAULTS["mlp"], **LABEL_DEFAULTS["mlp"]}
-    model = build_model(split.num_users, split.num_items, "mlp", embedding_dim=cfg["embedding_dim"],
-                        hidden=cfg["hidden"], l2=cfg["l2"], learning_rate=cfg["learning_rate"], seed=SEED)
+    model = build_model(
+        split.num_users,
+        split.num_items,
+        "mlp",
+        embedding_dim=cfg["embedding_dim"],
+        hidden=cfg["hidden"],
+        l2=cfg["l2"],
+        learning_rate=cfg["learning_rate"],
+        seed=SEED,
+    )
     timer = FirstStepTimer()
     start, cpu = time.perf_counter(), time.process_time()
-    hist = train(model, split, epochs=epochs, num_negatives=0, batch_size=cfg["batch_size"], seed=SEED,
-                 verbose=0, eval_metrics=False, callbacks=[timer])
+    hist = train(
+        model,
+        split,
+        epochs=epochs,
+        num_negatives=0,
+        batch_size=cfg["batch_size"],
+        seed=SEED,
+        verbose=0,
+        eval_metrics=False,
+        callbacks=[timer],
+    )
     end, cpu = time.perf_counter(), time.process_time() - cpu
     auc = evaluate(KerasRecommender(model), split, protocol="labels").metrics
     rows = hist.rows_per_epoch * hist.epochs
-    return {"epochs": epochs, "batch size": cfg["batch_size"], "rows": rows, "seconds": end - start, "CPU s": cpu,
-            "first step s": timer.first_step_done - start, "rows/s": rows / (end - start),
-            "rows/s after step 1": (rows - cfg["batch_size"]) / (end - timer.first_step_done),
-            "test ROC-AUC": auc["roc_auc"], "test accuracy": auc["accuracy"]}
+    return {
+        "epochs": epochs,
+        "batch size": cfg["batch_size"],
+        "rows": rows,
+        "seconds": end - start,
+        "CPU s": cpu,
+        "first step s": timer.first_step_done - start,
+        "rows/s": rows / (end - start),
+        "rows/s after step 1": (rows - cfg["batch_size"]) / (end - timer.first_step_done),
+        "test ROC-AUC": auc["roc_auc"],
+        "test accuracy": auc["accuracy"],
+    }
 
 
 def main():

@@ -54,8 +54,18 @@ DEFAULT_POINTS = 1
 #: Points of the exercises worth more than :data:`DEFAULT_POINTS` (the harder and the modelling ones). Change a
 #: value here and run ``python -m ncf_helpers.assignments tag lessons/`` to update the lessons' metadata.
 POINTS: dict[str, int] = {
-    "1.5": 2, "2.4": 2, "2.5": 2, "3.3": 2, "3.4": 2, "4.3": 2, "4.4": 2, "4.6": 3,
-    "5.4": 2, "5.5": 3, "6.2": 2, "6.5": 3,
+    "1.5": 2,
+    "2.4": 2,
+    "2.5": 2,
+    "3.3": 2,
+    "3.4": 2,
+    "4.3": 2,
+    "4.4": 2,
+    "4.6": 3,
+    "5.4": 2,
+    "5.5": 3,
+    "6.2": 2,
+    "6.5": 3,
 }
 CHECK_CALL = re.compile(r"\b(check_\w+)\s*\(")
 DEF_LINE = re.compile(r"^\s*def\s+(\w+)\s*\(", re.M)
@@ -89,26 +99,47 @@ def lesson_notebooks(folder: str | Path) -> list[Path]:
 
 
 def solution_meta(grade_id: str) -> dict:
-    return {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": SCHEMA_VERSION,
-            "solution": True, "task": False}
+    return {
+        "grade": False,
+        "grade_id": grade_id,
+        "locked": False,
+        "schema_version": SCHEMA_VERSION,
+        "solution": True,
+        "task": False,
+    }
 
 
 def check_meta(grade_id: str, points: int) -> dict:
-    return {"grade": True, "grade_id": grade_id, "locked": True, "points": points,
-            "schema_version": SCHEMA_VERSION, "solution": False, "task": False}
+    return {
+        "grade": True,
+        "grade_id": grade_id,
+        "locked": True,
+        "points": points,
+        "schema_version": SCHEMA_VERSION,
+        "solution": False,
+        "task": False,
+    }
 
 
 def readonly_meta(grade_id: str) -> dict:
-    return {"grade": False, "grade_id": grade_id, "locked": True, "schema_version": SCHEMA_VERSION,
-            "solution": False, "task": False}
+    return {
+        "grade": False,
+        "grade_id": grade_id,
+        "locked": True,
+        "schema_version": SCHEMA_VERSION,
+        "solution": False,
+        "task": False,
+    }
 
 
 def _check_number(lesson: str, check: str, where: str) -> str:
     module = importlib.import_module(f"ncf_helpers.lessons.{LESSON_PACKAGES[lesson]}.exercises")
     fn = getattr(module, check, None)
     if fn is None or not hasattr(fn, "exercise_number"):
-        raise ValueError(f"{where}: calls {check}(), which ncf_helpers/lessons/{LESSON_PACKAGES[lesson]}/exercises.py does not define "
-                         "(with @exercise(...)). Add the check there or fix the name.")
+        raise ValueError(
+            f"{where}: calls {check}(), which ncf_helpers/lessons/{LESSON_PACKAGES[lesson]}/exercises.py does not define "
+            "(with @exercise(...)). Add the check there or fix the name."
+        )
     return fn.exercise_number
 
 
@@ -122,27 +153,35 @@ def find_exercises(nb: nbformat.NotebookNode, lesson: str, name: str = "notebook
         where = f"{name}, cell {index}"
         if cell.cell_type != "code":
             if BEGIN.split(" ", 1)[1] in cell.source or END.split(" ", 1)[1] in cell.source:
-                raise ValueError(f"{where} ({cell.cell_type}) contains the solution marker text; nbgrader would "
-                                 "replace it (or stop with 'no end solution statement found'). To show the "
-                                 "markers in prose, write BEGIN&#32;SOLUTION inside <pre><code>...</code></pre>.")
+                raise ValueError(
+                    f"{where} ({cell.cell_type}) contains the solution marker text; nbgrader would "
+                    "replace it (or stop with 'no end solution statement found'). To show the "
+                    "markers in prose, write BEGIN&#32;SOLUTION inside <pre><code>...</code></pre>."
+                )
             continue
         if BEGIN in cell.source:
             if pending is not None:
-                raise ValueError(f"{where}: a second solution cell before the check of the one in cell {pending[0]}. "
-                                 "Follow every solution cell by the cell that calls its check_... function.")
+                raise ValueError(
+                    f"{where}: a second solution cell before the check of the one in cell {pending[0]}. "
+                    "Follow every solution cell by the cell that calls its check_... function."
+                )
             before = cell.source[: cell.source.index(BEGIN)]
             functions = DEF_LINE.findall(before)
             if not functions:
-                raise ValueError(f"{where}: the solution region is not inside a `def`. Exercises are functions "
-                                 "the learner completes (the function name becomes the grade_id).")
+                raise ValueError(
+                    f"{where}: the solution region is not inside a `def`. Exercises are functions "
+                    "the learner completes (the function name becomes the grade_id)."
+                )
             pending = (index, functions[-1])
             continue
         calls = CHECK_CALL.findall(cell.source)
         if not calls:
             continue
         if pending is None:
-            raise ValueError(f"{where}: calls {calls[0]}() but no solution cell comes before it (since cell "
-                             f"{last_check}). Put the exercise's function, with its solution markers, above it.")
+            raise ValueError(
+                f"{where}: calls {calls[0]}() but no solution cell comes before it (since cell "
+                f"{last_check}). Put the exercise's function, with its solution markers, above it."
+            )
         if len(set(calls)) > 1:
             raise ValueError(f"{where}: calls several checks {sorted(set(calls))}; use one check cell per exercise.")
         number = _check_number(lesson, calls[0], where)
@@ -154,10 +193,13 @@ def find_exercises(nb: nbformat.NotebookNode, lesson: str, name: str = "notebook
                 task = j
                 break
         if task is None:
-            raise ValueError(f"{name}: no markdown statement '**Exercise {number}' between cell {last_check} and the "
-                             f"solution cell {solution}. Start the exercise's statement with **Exercise {number}.**")
-        exercises.append(Exercise(lesson, number, function, calls[0], POINTS.get(number, DEFAULT_POINTS), task,
-                                  solution, index))
+            raise ValueError(
+                f"{name}: no markdown statement '**Exercise {number}' between cell {last_check} and the "
+                f"solution cell {solution}. Start the exercise's statement with **Exercise {number}.**"
+            )
+        exercises.append(
+            Exercise(lesson, number, function, calls[0], POINTS.get(number, DEFAULT_POINTS), task, solution, index)
+        )
         pending, last_check = None, index
     if pending is not None:
         raise ValueError(f"{name}, cell {pending[0]}: solution cell without a check cell after it.")
@@ -167,8 +209,9 @@ def find_exercises(nb: nbformat.NotebookNode, lesson: str, name: str = "notebook
         raise ValueError(f"{name}: exercise number(s) {dup} used twice.")
     for e in exercises:
         if e.number.split(".")[0] != str(int(lesson)):
-            raise ValueError(f"{name}, cell {e.check_cell}: {e.check} is exercise {e.number}, not of lesson "
-                             f"{int(lesson)}.")
+            raise ValueError(
+                f"{name}, cell {e.check_cell}: {e.check} is exercise {e.number}, not of lesson {int(lesson)}."
+            )
     return exercises
 
 
@@ -223,11 +266,14 @@ def tag_lessons(folder: str | Path, *, check: bool = False, quiet: bool = False)
                 _write_atomic(tagged, path)
         if not quiet:
             total = sum(e.points for e in exercises)
-            print(f"{path.name}: {len(exercises)} exercises, {total} points"
-                  + (" (metadata out of date)" if check and path.name in stale else ""))
+            print(
+                f"{path.name}: {len(exercises)} exercises, {total} points"
+                + (" (metadata out of date)" if check and path.name in stale else "")
+            )
     if check and stale:
-        raise ValueError(f"nbgrader metadata out of date in {stale}: run `python -m ncf_helpers.assignments tag "
-                         f"{folder}`.")
+        raise ValueError(
+            f"nbgrader metadata out of date in {stale}: run `python -m ncf_helpers.assignments tag {folder}`."
+        )
     return out
 
 
@@ -259,8 +305,10 @@ def nbgrader_command() -> list[str]:
     try:
         import nbgrader  # noqa: F401
     except ImportError:
-        raise RuntimeError("nbgrader is not installed in this environment. Install the instructor extra: "
-                           "pip install -e '.[instructor]' (make venv does).") from None
+        raise RuntimeError(
+            "nbgrader is not installed in this environment. Install the instructor extra: "
+            "pip install -e '.[instructor]' (make venv does)."
+        ) from None
     return [sys.executable, "-m", "ncf_helpers.assignments", "nbgrader"]
 
 
@@ -280,8 +328,9 @@ def run_nbgrader_main(args: list[str]) -> int:
     return int(result or 0)
 
 
-def write_course(lessons: str | Path, root: str | Path, only: list[str] | None = None, *, release: bool = True,
-                 quiet: bool = False) -> dict[str, Path]:
+def write_course(
+    lessons: str | Path, root: str | Path, only: list[str] | None = None, *, release: bool = True, quiet: bool = False
+) -> dict[str, Path]:
     """Write an nbgrader course in ``root`` from the lessons: ``source/NN/`` for each lesson (``only``: e.g.
     ``["04"]``) and, with ``release``, ``release/NN/`` through ``nbgrader generate_assignment``. The lessons'
     metadata must be up to date (:func:`tag_lessons`). Returns ``{assignment id: source notebook}``."""
@@ -291,8 +340,10 @@ def write_course(lessons: str | Path, root: str | Path, only: list[str] | None =
     if only is not None:
         missing = sorted(set(only) - {assignment_id(p) for p in paths})
         if missing:
-            raise ValueError(f"No lesson {missing} in {lessons}; the lessons are "
-                             f"{[assignment_id(p) for p in lesson_notebooks(lessons)]}.")
+            raise ValueError(
+                f"No lesson {missing} in {lessons}; the lessons are "
+                f"{[assignment_id(p) for p in lesson_notebooks(lessons)]}."
+            )
     root.mkdir(parents=True, exist_ok=True)
     (root / "nbgrader_config.py").write_text(nbgrader_config(root))
     extras = [p for p in lessons.iterdir() if p.is_file() and p.suffix != ".ipynb" and p.name not in INSTRUCTOR_ONLY]
@@ -323,11 +374,18 @@ def run_nbgrader(root: Path, *args: str, quiet: bool = False, env: dict | None =
     """Run ``nbgrader ARGS`` in the course folder ``root``; ``RuntimeError`` with nbgrader's log when it fails."""
     # nbgrader runs `alembic` (its database migrations) from PATH: put this Python's bin folder first
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    proc = subprocess.run([*nbgrader_command(), *args], cwd=root, capture_output=True, text=True,
-                          env={**os.environ, "PATH": path, **(env or {})})
+    proc = subprocess.run(
+        [*nbgrader_command(), *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path, **(env or {})},
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"`nbgrader {' '.join(args)}` failed in {root} (exit {proc.returncode}):\n"
-                           f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise RuntimeError(
+            f"`nbgrader {' '.join(args)}` failed in {root} (exit {proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     if not quiet and proc.stderr.strip():
         print(proc.stderr.strip().splitlines()[-1])
     return proc
@@ -347,8 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("root", nargs="?", default="assignments")
     c.add_argument("--only", nargs="+", metavar="NN", help="only these lessons, e.g. --only 04 05")
     c.add_argument("--no-release", action="store_true", help="write source/ only")
-    sub.add_parser("nbgrader", help="run nbgrader (any subcommand) with the kernel-client fix, e.g. "
-                                    "`nbgrader autograde 04`")
+    sub.add_parser(
+        "nbgrader", help="run nbgrader (any subcommand) with the kernel-client fix, e.g. `nbgrader autograde 04`"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "tag":

@@ -17,7 +17,7 @@ the learner still sees the hint.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 
 from .data.checks import check_k
-from .data import sample_negatives
 
 PROTOCOLS = ("sampled", "full", "rating", "labels")
 
@@ -197,7 +196,9 @@ def evaluate(
         per_user=per_user,
         protocol=protocol,
         k=k,
-        num_negatives=(negatives.shape[1] if num_negatives is None else num_negatives) if protocol == "sampled" else None,
+        num_negatives=(negatives.shape[1] if num_negatives is None else num_negatives)
+        if protocol == "sampled"
+        else None,
         seconds=time.perf_counter() - start,
         model_name=name or getattr(model, "name", type(model).__name__),
     )
@@ -216,8 +217,14 @@ def _checked_scores(model, u, i) -> np.ndarray:
 
 
 def _summarise(per: dict[str, np.ndarray], k: int) -> dict[str, float]:
-    names = {"hr": f"hr@{k}", "ndcg": f"ndcg@{k}", "rr": "mrr", "auc": "auc",
-             "precision": f"precision@{k}", "recall": f"recall@{k}"}
+    names = {
+        "hr": f"hr@{k}",
+        "ndcg": f"ndcg@{k}",
+        "rr": "mrr",
+        "auc": "auc",
+        "precision": f"precision@{k}",
+        "recall": f"recall@{k}",
+    }
     return {names[key]: float(np.mean(v)) for key, v in per.items() if key in names}
 
 
@@ -228,14 +235,18 @@ def _sampled(model, rows: pd.DataFrame, negatives: np.ndarray, k: int, num_negat
     if num_negatives is not None and not 0 <= num_negatives <= negatives.shape[1]:
         raise ValueError(f"num_negatives must be between 0 and the {negatives.shape[1]} stored in the split.")
     if neg.shape[0] != len(users):
-        raise ValueError(f"The split has {neg.shape[0]} rows of negatives for {len(users)} test rows; remake the split.")
+        raise ValueError(
+            f"The split has {neg.shape[0]} rows of negatives for {len(users)} test rows; remake the split."
+        )
     cand = np.concatenate([targets[:, None], neg], axis=1)  # [n, 1 + num_negatives], target first
     s = _checked_scores(model, np.repeat(users, cand.shape[1]), cand.reshape(-1)).reshape(cand.shape)
     g, e = _count_beats(s[:, 1:], s[:, 0])
     per = metrics_from_counts(g, e, cand.shape[1], k)
     per["precision"] = per["hr"] / k
     per["recall"] = per["hr"]
-    frame = pd.DataFrame({"user_idx": users, "item_idx": targets, **{key: per[key] for key in ("rank", "hr", "ndcg", "rr", "auc")}})
+    frame = pd.DataFrame(
+        {"user_idx": users, "item_idx": targets, **{key: per[key] for key in ("rank", "hr", "ndcg", "rr", "auc")}}
+    )
     return _summarise(per, k), frame
 
 
@@ -270,7 +281,7 @@ def _full(model, split, rows: pd.DataFrame, k: int, max_rows: int, seed: int):
     batch = max(1, max_rows // n_items)
     out = {key: [] for key in ("hr", "ndcg", "rr", "auc", "rank", "precision", "recall")}
     for lo in range(0, len(users), batch):
-        bu = users[lo: lo + batch]
+        bu = users[lo : lo + batch]
         s = _score_rows(model, bu, n_items)
         excl = _mask_from_keys(known, bu, n_items)
         relevant = _mask_from_keys(rel_keys, bu, n_items)
@@ -295,7 +306,9 @@ def _full(model, split, rows: pd.DataFrame, k: int, max_rows: int, seed: int):
             neg_s = np.take_along_axis(np.where(valid, -s, np.inf), perm, axis=1)
             top = np.argpartition(neg_s, kk - 1, axis=1)[:, :kk]
             top.sort(axis=1)  # by position in the random order, so the stable sort below keeps it for ties
-            top = np.take_along_axis(top, np.argsort(np.take_along_axis(neg_s, top, axis=1), axis=1, kind="stable"), axis=1)
+            top = np.take_along_axis(
+                top, np.argsort(np.take_along_axis(neg_s, top, axis=1), axis=1, kind="stable"), axis=1
+            )
             order = np.take_along_axis(perm, top, axis=1)
             hits = np.take_along_axis(relevant, order, axis=1)
             if kk < k:
@@ -317,7 +330,9 @@ def _full(model, split, rows: pd.DataFrame, k: int, max_rows: int, seed: int):
         for key in out:
             out[key].append(per[key])
     per = {key: np.concatenate(v) for key, v in out.items()}
-    frame = pd.DataFrame({"user_idx": users, **{key: per[key] for key in ("rank", "hr", "ndcg", "rr", "auc", "precision", "recall")}})
+    frame = pd.DataFrame(
+        {"user_idx": users, **{key: per[key] for key in ("rank", "hr", "ndcg", "rr", "auc", "precision", "recall")}}
+    )
     if single:
         frame.insert(1, "item_idx", rel_i[first])
     return _summarise(per, k), frame
@@ -446,8 +461,10 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.9
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or a.size == 0 or b.size == 0:
-        raise ValueError(f"paired_bootstrap needs a [seeds_a, users] and b [seeds_b, users] over the same users; "
-                         f"got shapes {a.shape} and {b.shape}.")
+        raise ValueError(
+            f"paired_bootstrap needs a [seeds_a, users] and b [seeds_b, users] over the same users; "
+            f"got shapes {a.shape} and {b.shape}."
+        )
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("paired_bootstrap got NaN or infinite values; every (seed, user) needs a score.")
     if not 0.0 < level < 1.0:
@@ -466,12 +483,19 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.9
         sb = rng.integers(0, b.shape[0], size=(m, b.shape[0]))
         mean_a = a[sa].mean(axis=1)  # [m, users]: A's mean over the drawn seeds, per user
         mean_b = b[sb].mean(axis=1)
-        diffs[lo: lo + m] = np.take_along_axis(mean_a - mean_b, users, axis=1).mean(axis=1)
+        diffs[lo : lo + m] = np.take_along_axis(mean_a - mean_b, users, axis=1).mean(axis=1)
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(diffs, [tail, 100 - tail])
     diff = float(a.mean() - b.mean())
-    return {"difference": diff, "low": float(low), "high": float(high), "users": int(n_users),
-            "seeds_a": int(a.shape[0]), "seeds_b": int(b.shape[0]), "excludes_zero": bool(low > 0 or high < 0)}
+    return {
+        "difference": diff,
+        "low": float(low),
+        "high": float(high),
+        "users": int(n_users),
+        "seeds_a": int(a.shape[0]),
+        "seeds_b": int(b.shape[0]),
+        "excludes_zero": bool(low > 0 or high < 0),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- protocols
@@ -527,8 +551,10 @@ def extend_negatives(split, num_negatives: int, *, which: str = "test", seed: in
         return split
     limit = max_negatives(split, which)
     if num_negatives > limit:
-        raise ValueError(f"At most {limit} negatives fit every {which} row (some user has interacted with all other "
-                         f"items); asked for {num_negatives}. Use fewer, or protocol='full' for all items.")
+        raise ValueError(
+            f"At most {limit} negatives fit every {which} row (some user has interacted with all other "
+            f"items); asked for {num_negatives}. Use fewer, or protocol='full' for all items."
+        )
     users = rows["user_idx"].to_numpy(np.int64)
     keys = split.positive_keys()
     if have:
@@ -550,11 +576,13 @@ class ScoreTable:
         self.name = name or getattr(model, "name", type(model).__name__)
         table = np.empty((len(users), self.num_items), dtype=np.float64)
         for lo in range(0, len(users), batch_users):
-            block = np.asarray(model.score_all(users[lo: lo + batch_users]), dtype=np.float64)
-            if block.shape != (len(users[lo: lo + batch_users]), self.num_items):
-                raise ValueError(f"{self.name}.score_all returned shape {block.shape}; expected "
-                                 f"({len(users[lo: lo + batch_users])}, {self.num_items}).")
-            table[lo: lo + len(block)] = block
+            block = np.asarray(model.score_all(users[lo : lo + batch_users]), dtype=np.float64)
+            if block.shape != (len(users[lo : lo + batch_users]), self.num_items):
+                raise ValueError(
+                    f"{self.name}.score_all returned shape {block.shape}; expected "
+                    f"({len(users[lo : lo + batch_users])}, {self.num_items})."
+                )
+            table[lo : lo + len(block)] = block
         self.table = table
         self._row = np.full(int(users.max()) + 1 if len(users) else 0, -1, dtype=np.int64)
         self._row[users] = np.arange(len(users))
@@ -573,8 +601,9 @@ class ScoreTable:
         return self.table[self._rows_of(np.atleast_1d(user_idx))]
 
 
-def protocol_curve(models: dict, split, negatives=DEFAULT_NEGATIVES, *, k: int = 10, which: str = "test",
-                   seed: int = 0, progress=None) -> pd.DataFrame:
+def protocol_curve(
+    models: dict, split, negatives=DEFAULT_NEGATIVES, *, k: int = 10, which: str = "test", seed: int = 0, progress=None
+) -> pd.DataFrame:
     """HR@k, NDCG@k, MRR and AUC of every model with 1, 2, ... sampled negatives and with all items (lesson 06).
 
     ``models``: ``{name: fitted model}`` (anything :func:`ncf_helpers.evaluate.evaluate` takes, with
@@ -589,8 +618,11 @@ def protocol_curve(models: dict, split, negatives=DEFAULT_NEGATIVES, *, k: int =
     if not models:
         raise ValueError("protocol_curve needs at least one model: {'name': fitted_model, ...}.")
     progress = progress or _Silent()
-    bad = [n for n in negatives if n != "all" and not (isinstance(n, (int, np.integer)) and not isinstance(n, bool)
-                                                       and n >= 1)]
+    bad = [
+        n
+        for n in negatives
+        if n != "all" and not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1)
+    ]
     if bad:
         raise ValueError(f"negatives must be positive whole numbers or 'all'; got {bad}.")
     limit = max_negatives(split, which)

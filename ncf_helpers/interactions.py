@@ -48,8 +48,9 @@ def _as_frame(data, num_users, num_items):
     return data, num_users, num_items
 
 
-def interaction_matrix(data, binary: bool = True, num_users: int | None = None,
-                       num_items: int | None = None) -> sp.csr_matrix:
+def interaction_matrix(
+    data, binary: bool = True, num_users: int | None = None, num_items: int | None = None
+) -> sp.csr_matrix:
     """The user x item matrix, ``scipy.sparse.csr_matrix`` of shape ``[num_users, num_items]`` (lesson 01).
 
     Parameters
@@ -99,8 +100,10 @@ def _check_matrix(matrix, name: str = "matrix") -> sp.csr_matrix:
             raise ValueError(f"{name} must be 2-D [num_users, num_items]; got shape {matrix.shape}.")
         return sp.csr_matrix(matrix)
     if not sp.issparse(matrix):
-        raise ValueError(f"{name} must be a scipy.sparse matrix or a 2-D numpy array; got {type(matrix).__name__}. "
-                         "Build one with interaction_matrix(dataset).")
+        raise ValueError(
+            f"{name} must be a scipy.sparse matrix or a 2-D numpy array; got {type(matrix).__name__}. "
+            "Build one with interaction_matrix(dataset)."
+        )
     if matrix.ndim != 2:
         raise ValueError(f"{name} must be 2-D; got shape {matrix.shape}.")
     return sp.csr_matrix(matrix)
@@ -221,8 +224,10 @@ def later_training_share(split) -> np.ndarray:
         train = train[train["label"].to_numpy() == 1]
     for name, frame in (("train", train), ("test", split.test)):
         if "timestamp" not in frame.columns:
-            raise ValueError(f"split.{name} has no 'timestamp' column, so there is no time to compare; make the "
-                             "split from data with timestamps (MovieLens, make_synthetic).")
+            raise ValueError(
+                f"split.{name} has no 'timestamp' column, so there is no time to compare; make the "
+                "split from data with timestamps (MovieLens, make_synthetic)."
+            )
     if len(train) == 0:
         raise ValueError("The split has no training positives.")
     times = np.sort(train["timestamp"].to_numpy(np.float64))

@@ -58,8 +58,14 @@ SYNTHETIC_SIZES = {
 sees what ML-1M-sized data costs before bringing it (``benchmarks/results/scale.md``)."""
 
 
-def load_data(name: str = "ml-latest-small", fast: bool = False, *, seed: int = 0, verbose: bool = True,
-              synthetic_size: str = "small"):
+def load_data(
+    name: str = "ml-latest-small",
+    fast: bool = False,
+    *,
+    seed: int = 0,
+    verbose: bool = True,
+    synthetic_size: str = "small",
+):
     """Load the lesson's data set by name; fall back to synthetic data when MovieLens is not available offline.
 
     ``name``: ``"ml-latest-small"`` (default in every lesson), ``"ml-100k"``, ``"ml-1m"``, ``"synthetic"``.

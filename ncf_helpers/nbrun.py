@@ -164,7 +164,10 @@ def run_lesson(
     os.environ.update(env)
     _poll_in_slices()
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=allow_errors,
         resources={"metadata": {"path": str(scratch)}},
     )
     start = time.perf_counter()

@@ -101,8 +101,9 @@ def _check_shrink(shrink) -> float:
     return float(shrink)
 
 
-def similarity_matrix(matrix, metric: str = "cosine", axis: int = 0, max_size: int = MAX_DENSE, *,
-                      shrink: float = 0.0) -> np.ndarray:
+def similarity_matrix(
+    matrix, metric: str = "cosine", axis: int = 0, max_size: int = MAX_DENSE, *, shrink: float = 0.0
+) -> np.ndarray:
     """All pairwise similarities, dense float64 ``[n, n]`` with values in ``[-1, 1]`` (``[0, 1]`` for cosine of
     non-negative data and for jaccard). Lesson 02.
 
@@ -138,14 +139,23 @@ def similarities_of(matrix, index: int, metric: str = "cosine", axis: int = 0, *
     m = _rows(matrix, axis)
     n = m.shape[0]
     if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)) or not 0 <= index < n:
-        raise ValueError(f"index must be an integer in [0, {n}) (a {'row' if axis == 0 else 'column'} of the "
-                         f"matrix); got {index!r}.")
+        raise ValueError(
+            f"index must be an integer in [0, {n}) (a {'row' if axis == 0 else 'column'} of the matrix); got {index!r}."
+        )
     left, right_t, sizes = _prepare(m, metric)
     return _block(left, right_t, sizes, metric, np.array([int(index)]), shrink)[0]
 
 
-def top_k_neighbours(matrix, k: int = 50, metric: str = "cosine", axis: int = 0, *, exclude_self: bool = True,
-                     shrink: float = 0.0, block_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def top_k_neighbours(
+    matrix,
+    k: int = 50,
+    metric: str = "cosine",
+    axis: int = 0,
+    *,
+    exclude_self: bool = True,
+    shrink: float = 0.0,
+    block_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` most similar rows (``axis=0``, users) or columns (``axis=1``, items) of each one. Lesson 02.
 
     Works on blocks of ``block_size`` rows (default: about 32 MB of float64 per block), so the ``[n, n]``
@@ -171,14 +181,17 @@ def top_k_neighbours(matrix, k: int = 50, metric: str = "cosine", axis: int = 0,
     # its neighbours are the k smallest other indices, with similarity 0, and no product is computed for it.
     empty = np.flatnonzero(sizes == 0)
     base = np.arange(k + 1)
-    filler = np.where(base[None, :] >= empty[:, None], base[None, :] + 1, base[None, :])[:, :k] if exclude_self \
+    filler = (
+        np.where(base[None, :] >= empty[:, None], base[None, :] + 1, base[None, :])[:, :k]
+        if exclude_self
         else np.broadcast_to(base[:k], (len(empty), k))
+    )
     indices = np.empty((n, k), dtype=np.int64)
     sims = np.zeros((n, k), dtype=np.float64)
     indices[empty] = filler
     active = np.flatnonzero(sizes > 0)
     for lo in range(0, len(active), block_size):  # row blocks, not a loop over users or items
-        rows = active[lo: lo + block_size]
+        rows = active[lo : lo + block_size]
         s = _block(left, right_t, sizes, metric, rows, shrink)
         if exclude_self:
             s[np.arange(len(rows)), rows] = -np.inf
@@ -232,9 +245,12 @@ def pairwise(a, b, metric: str = "cosine", *, show: bool = False) -> float:
         sa, sb = set(np.flatnonzero(a).tolist()), set(np.flatnonzero(b).tolist())
         both, either = sa & sb, sa | sb
         value = len(both) / len(either) if either else 0.0
-        lines += [f"rated by a: {sorted(sa)}", f"rated by b: {sorted(sb)}",
-                  f"both: {sorted(both)} ({len(both)}), either: {sorted(either)} ({len(either)})",
-                  f"jaccard = {len(both)} / {len(either)} = {_fmt(value)}" if either else "jaccard = 0 (nothing rated)"]
+        lines += [
+            f"rated by a: {sorted(sa)}",
+            f"rated by b: {sorted(sb)}",
+            f"both: {sorted(both)} ({len(both)}), either: {sorted(either)} ({len(either)})",
+            f"jaccard = {len(both)} / {len(either)} = {_fmt(value)}" if either else "jaccard = 0 (nothing rated)",
+        ]
     else:
         if metric == "pearson":
             for name, v in (("a", a), ("b", b)):

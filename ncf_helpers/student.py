@@ -86,7 +86,9 @@ def make_student_copy(src: str | Path, dest: str | Path, *, quiet: bool = False)
     """
     src, dest = Path(src), Path(dest)
     if not src.is_dir():
-        raise ValueError(f"{src} is not a folder. Pass the lessons folder, e.g. `python -m ncf_helpers.student lessons/ student/`.")
+        raise ValueError(
+            f"{src} is not a folder. Pass the lessons folder, e.g. `python -m ncf_helpers.student lessons/ student/`."
+        )
     if dest.resolve() == src.resolve() or src.resolve() in dest.resolve().parents:
         raise ValueError(f"The student copy {dest} must not be {src} or inside it.")
     notebooks = sorted(p for p in src.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)

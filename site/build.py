@@ -96,7 +96,8 @@ def executed_lessons(fast: bool, executed_dir: Path, execute: bool = True, log=p
             raise SiteError(
                 f"{lesson.name} has no current execution in {executed_dir} (missing, or the lesson changed since). "
                 f"Run without --no-execute, or execute it: python benchmarks/notebooks.py{' --fast' if fast else ''}"
-                f" --only {lesson.stem[:2]}")
+                f" --only {lesson.stem[:2]}"
+            )
         else:
             start = time.perf_counter()
             run_lesson(lesson, mode_overrides(fast) or None, save_to=executed_dir)
@@ -124,8 +125,9 @@ def parameter_rows(source: str) -> list[tuple[str, str, str]]:
             targets = [node.target.id]
         for name in targets:
             value = ast.get_source_segment(source, node.value) or ""
-            comment = " ".join(comments[i] for i in range(node.lineno, (node.end_lineno or node.lineno) + 1)
-                               if i in comments)
+            comment = " ".join(
+                comments[i] for i in range(node.lineno, (node.end_lineno or node.lineno) + 1) if i in comments
+            )
             rows.append((name, value, comment))
     return rows
 
@@ -145,8 +147,11 @@ def live_note(lesson: Path, executed, fast: bool) -> str:
     meta = executed.metadata.get("ncf_run", {})
     overrides = meta.get("overrides", {})
     ran = ", ".join(f"`{k} = {v!r}`" for k, v in overrides.items())
-    how = (f"with {ran} injected, the quick settings of the tests (so its numbers differ from the published site)"
-           if overrides else "with its default parameters")
+    how = (
+        f"with {ran} injected, the quick settings of the tests (so its numbers differ from the published site)"
+        if overrides
+        else "with its default parameters"
+    )
     facts = []
     if meta.get("dataset"):
         facts.append(f"on {meta['dataset']}")
@@ -156,27 +161,30 @@ def live_note(lesson: Path, executed, fast: bool) -> str:
         facts.append(f"on {meta['executed_at'][:10]}")
     table = ["| parameter | default | what it does |", "|---|---|---|"]
     table += [f"| `{n}` | `{_md_cell_text(' '.join(v.split()))}` | {_md_cell_text(c)} |" for n, v, c in rows]
-    return "\n".join([
-        ":::{admonition} Run this lesson live",
-        ":class: tip ncf-live-note",
-        f"This page shows `lessons/{lesson.name}` executed {how}" + (", " + " ".join(facts) if facts else "") + ".",
-        "To run it yourself, clone the course and type `make lab` (it installs what the course needs the first "
-        f"time), then open `{lesson.name}`. The settings live in the cell tagged `parameters`; change them there "
-        "and run all cells.",
-        "",
-        *table,
-        ":::",
-    ])
+    return "\n".join(
+        [
+            ":::{admonition} Run this lesson live",
+            ":class: tip ncf-live-note",
+            f"This page shows `lessons/{lesson.name}` executed {how}" + (", " + " ".join(facts) if facts else "") + ".",
+            "To run it yourself, clone the course and type `make lab` (it installs what the course needs the first "
+            f"time), then open `{lesson.name}`. The settings live in the cell tagged `parameters`; change them there "
+            "and run all cells.",
+            "",
+            *table,
+            ":::",
+        ]
+    )
 
 
-WIDGET_NOTE = ('<div class="ncf-widget-note"><strong>Saved view.</strong> The widget above shows the state it had when '
-               "the lesson was executed; its controls do nothing on this page. It is live in JupyterLab: "
-               "<code>make lab</code>, open this lesson and run its cells.</div>")
+WIDGET_NOTE = (
+    '<div class="ncf-widget-note"><strong>Saved view.</strong> The widget above shows the state it had when '
+    "the lesson was executed; its controls do nothing on this page. It is live in JupyterLab: "
+    "<code>make lab</code>, open this lesson and run its cells.</div>"
+)
 
 
 def _widget_models(cell) -> list[str]:
-    return [o["data"][WIDGET_VIEW]["model_id"] for o in cell.get("outputs", [])
-            if WIDGET_VIEW in o.get("data", {})]
+    return [o["data"][WIDGET_VIEW]["model_id"] for o in cell.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
 
 
 def prepare_notebook(lesson: Path, executed_path: Path, fast: bool):
@@ -191,11 +199,13 @@ def prepare_notebook(lesson: Path, executed_path: Path, fast: bool):
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags:
             cell.metadata["tags"] = tags + ["remove-cell"]
-        elif cell.cell_type == "code" and ("### BEGIN SOLUTION" in cell.source
-                                           or cell.metadata.get("nbgrader", {}).get("solution")):
+        elif cell.cell_type == "code" and (
+            "### BEGIN SOLUTION" in cell.source or cell.metadata.get("nbgrader", {}).get("solution")
+        ):
             cell.metadata["tags"] = tags + ["hide-input"]  # an exercise's solution: folded, one click away
             cell.metadata.setdefault("mystnb", {}).update(
-                {"code_prompt_show": "Show the solution", "code_prompt_hide": "Hide the solution"})
+                {"code_prompt_show": "Show the solution", "code_prompt_hide": "Hide the solution"}
+            )
         cells.append(cell)
         if not title_done and cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
             cells.append(nbformat.v4.new_markdown_cell(live_note(lesson, nb, fast)))
@@ -207,7 +217,8 @@ def prepare_notebook(lesson: Path, executed_path: Path, fast: bool):
                 raise SiteError(
                     f"{executed_path}: the widget(s) {missing} displayed by cell {nb.cells.index(cell)} have no saved "
                     "state in the notebook's metadata, so the page would show 'Error displaying widget'. Execute the "
-                    "lesson again with ncf_helpers.nbrun.run_lesson (nbclient saves widget state).")
+                    "lesson again with ncf_helpers.nbrun.run_lesson (nbclient saves widget state)."
+                )
             cells.append(nbformat.v4.new_markdown_cell(WIDGET_NOTE))
     if not title_done:
         raise SiteError(f"{lesson}: the first markdown cell should start with a '# Title' line.")
@@ -235,7 +246,7 @@ def _learn_line(nb) -> str:
             for i, line in enumerate(after):
                 if line.startswith(("- ", "* ")):
                     words = [line[2:].strip()]
-                    for more in after[i + 1:]:  # continuation lines of the same bullet
+                    for more in after[i + 1 :]:  # continuation lines of the same bullet
                         if not more.startswith("  ") or not more.strip():
                             break
                         words.append(more.strip())
@@ -252,40 +263,49 @@ def start_page(entries: list[tuple[str, str, str]], extras: list[str], fast: boo
         refs.append("The [glossary](glossary.md) has the course's terms in English and Chinese.")
     if "INSTRUCTORS" in extras:
         refs.append("Teaching with the course: the [instructors' notes](INSTRUCTORS.md).")
-    mode = ("**This build used `FAST=True`** (the quick settings of the automatic tests), so its numbers are "
-            "smaller-scale than the published site's." if fast else
-            "Every lesson here was executed with its default parameters.")
-    return "\n".join([
-        "# Neural collaborative filtering: the course, executed",
-        "",
-        "An interactive course on recommender systems with neural collaborative filtering (NeuralCF and the "
-        "two-tower model) in Keras 3, from co-occurrence counts to matrix factorization, NeuralCF, two-tower "
-        "retrieval and a fair comparison. These pages are the lessons as they ran: every figure, table and printed "
-        "number comes from that execution. " + mode,
-        "",
-        "To change anything and run it yourself, clone the course and type `make lab`: every lesson page says "
-        "which parameters it has. The widgets on these pages show their saved state; they are live in JupyterLab.",
-        "",
-        *table,
-        "",
-        *refs,
-        "",
-        "The data are MovieLens ml-latest-small, published by GroupLens Research (University of Minnesota) for "
-        "research and education: F. Maxwell Harper and Joseph A. Konstan, *The MovieLens Datasets: History and "
-        "Context*, ACM TiiS 5(4), 2015. The pages show results computed from it (counts, titles, figures), never "
-        "the ratings files.",
-        "",
-        "```{toctree}",
-        ":caption: Lessons",
-        ":maxdepth: 1",
-        ":hidden:",
-        "",
-        *[stem for stem, _, _ in entries],
-        "```",
-        "",
-        *(["```{toctree}", ":caption: Reference", ":maxdepth: 1", ":hidden:", "", *extras, "```"] if extras else []),
-        "",
-    ])
+    mode = (
+        "**This build used `FAST=True`** (the quick settings of the automatic tests), so its numbers are "
+        "smaller-scale than the published site's."
+        if fast
+        else "Every lesson here was executed with its default parameters."
+    )
+    return "\n".join(
+        [
+            "# Neural collaborative filtering: the course, executed",
+            "",
+            "An interactive course on recommender systems with neural collaborative filtering (NeuralCF and the "
+            "two-tower model) in Keras 3, from co-occurrence counts to matrix factorization, NeuralCF, two-tower "
+            "retrieval and a fair comparison. These pages are the lessons as they ran: every figure, table and printed "
+            "number comes from that execution. " + mode,
+            "",
+            "To change anything and run it yourself, clone the course and type `make lab`: every lesson page says "
+            "which parameters it has. The widgets on these pages show their saved state; they are live in JupyterLab.",
+            "",
+            *table,
+            "",
+            *refs,
+            "",
+            "The data are MovieLens ml-latest-small, published by GroupLens Research (University of Minnesota) for "
+            "research and education: F. Maxwell Harper and Joseph A. Konstan, *The MovieLens Datasets: History and "
+            "Context*, ACM TiiS 5(4), 2015. The pages show results computed from it (counts, titles, figures), never "
+            "the ratings files.",
+            "",
+            "```{toctree}",
+            ":caption: Lessons",
+            ":maxdepth: 1",
+            ":hidden:",
+            "",
+            *[stem for stem, _, _ in entries],
+            "```",
+            "",
+            *(
+                ["```{toctree}", ":caption: Reference", ":maxdepth: 1", ":hidden:", "", *extras, "```"]
+                if extras
+                else []
+            ),
+            "",
+        ]
+    )
 
 
 def stage(fast: bool, executed: list[Path], src: Path) -> Path:
@@ -314,8 +334,20 @@ def sphinx(src: Path, out: Path, log=print) -> list[str]:
     """Run ``sphinx-build -b html``; return its warnings. Raises SiteError when it fails."""
     tmp_out = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp_out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", "--keep-going", "-d",
-           str(src.parent / (src.name + ".doctrees")), str(src), str(tmp_out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-q",
+        "-E",
+        "--keep-going",
+        "-d",
+        str(src.parent / (src.name + ".doctrees")),
+        str(src),
+        str(tmp_out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     warnings = [line for line in proc.stderr.splitlines() if line.strip()]
     if proc.returncode != 0 or not (tmp_out / "index.html").exists():
@@ -330,8 +362,9 @@ def size_of(folder: Path) -> tuple[int, int]:
     return sum(p.stat().st_size for p in files), len(files)
 
 
-def build(fast: bool = False, out: Path | None = None, executed_dir: Path | None = None, execute: bool = True,
-          log=print) -> dict:
+def build(
+    fast: bool = False, out: Path | None = None, executed_dir: Path | None = None, execute: bool = True, log=print
+) -> dict:
     """Build the site (see the module docstring); return timings, size and Sphinx's warnings."""
     mode = "fast" if fast else "default"
     executed_dir = Path(executed_dir) if executed_dir else BUILD / "executed" / mode
@@ -351,10 +384,19 @@ def build(fast: bool = False, out: Path | None = None, executed_dir: Path | None
     size, files = size_of(out)
     for w in warnings:
         log(f"  sphinx: {w}")
-    log(f"Site: {out / 'index.html'}  ({size / 2**20:.1f} MiB in {files} files; lessons {t1 - t0:.0f} s, "
-        f"staging + sphinx {t2 - t1:.0f} s, total {t2 - t0:.0f} s)")
-    return {"out": out, "executing_seconds": t1 - t0, "sphinx_seconds": t2 - t1, "seconds": t2 - t0,
-            "bytes": size, "files": files, "warnings": warnings}
+    log(
+        f"Site: {out / 'index.html'}  ({size / 2**20:.1f} MiB in {files} files; lessons {t1 - t0:.0f} s, "
+        f"staging + sphinx {t2 - t1:.0f} s, total {t2 - t0:.0f} s)"
+    )
+    return {
+        "out": out,
+        "executing_seconds": t1 - t0,
+        "sphinx_seconds": t2 - t1,
+        "seconds": t2 - t0,
+        "bytes": size,
+        "files": files,
+        "warnings": warnings,
+    }
 
 
 def main(argv=None) -> int:

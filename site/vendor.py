@@ -56,8 +56,9 @@ def check() -> list[str]:
         if not path.exists():
             problems.append(f"{path} is missing; run: python site/vendor.py --fetch")
         elif sha256(path) != e["sha256"]:
-            problems.append(f"{path} differs from MANIFEST.json ({e['npm']} {e['from']}); "
-                            "run: python site/vendor.py --fetch")
+            problems.append(
+                f"{path} differs from MANIFEST.json ({e['npm']} {e['from']}); run: python site/vendor.py --fetch"
+            )
     listed = {e["file"] for e in entries}
     for path in VENDOR.rglob("*"):
         if path.is_file() and path.relative_to(VENDOR).as_posix() not in listed:
@@ -76,8 +77,13 @@ def fetch() -> None:
         unpacked: dict[str, Path] = {}
         for package, pattern, target in SOURCES:
             if package not in unpacked:
-                out = subprocess.run(["npm", "pack", package, "--silent"], cwd=tmp, check=True,
-                                     capture_output=True, text=True).stdout.strip().splitlines()[-1]
+                out = (
+                    subprocess.run(
+                        ["npm", "pack", package, "--silent"], cwd=tmp, check=True, capture_output=True, text=True
+                    )
+                    .stdout.strip()
+                    .splitlines()[-1]
+                )
                 dest = tmp / out.replace(".tgz", "")
                 with tarfile.open(tmp / out) as tar:
                     tar.extractall(dest, filter="data")
@@ -89,10 +95,18 @@ def fetch() -> None:
                 target_path = VENDOR / target / src.name
                 target_path.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, target_path)
-                entries.append({"file": f"{target}/{src.name}", "npm": package,
-                                "from": src.relative_to(unpacked[package]).as_posix(), "sha256": sha256(target_path)})
-    MANIFEST.write_text(json.dumps({"about": "Files under site/_static/vendor/ (see site/vendor.py).",
-                                    "files": entries}, indent=1) + "\n")
+                entries.append(
+                    {
+                        "file": f"{target}/{src.name}",
+                        "npm": package,
+                        "from": src.relative_to(unpacked[package]).as_posix(),
+                        "sha256": sha256(target_path),
+                    }
+                )
+    MANIFEST.write_text(
+        json.dumps({"about": "Files under site/_static/vendor/ (see site/vendor.py).", "files": entries}, indent=1)
+        + "\n"
+    )
     print(f"{len(entries)} files vendored into {VENDOR}")
 
 

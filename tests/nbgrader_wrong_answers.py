@@ -16,29 +16,49 @@ WRONG_ANSWERS: dict[str, tuple[str, str]] = {
     # the mean squared error, no square root (the check: "the mean squared error; take its square root")
     "03": ("ex3_2_rmse", "return float(np.mean((np.asarray(predicted) - np.asarray(actual)) ** 2))"),
     # the MLP's concatenation instead of GMF's element-wise product (the check names the (2d, 1) kernel)
-    "04": ("ex4_6_build_gmf", "\n".join([
-        'user = keras.Input(shape=(), dtype="int32", name="user_idx")',
-        'item = keras.Input(shape=(), dtype="int32", name="item_idx")',
-        "p = layers.Embedding(num_users, embedding_dim)(user)",
-        "q = layers.Embedding(num_items, embedding_dim)(item)",
-        "x = layers.Concatenate()([p, q])",
-        'out = layers.Dense(1, activation="sigmoid")(x)',
-        'return keras.Model(inputs={"user_idx": user, "item_idx": item}, outputs=out)',
-    ])),
+    "04": (
+        "ex4_6_build_gmf",
+        "\n".join(
+            [
+                'user = keras.Input(shape=(), dtype="int32", name="user_idx")',
+                'item = keras.Input(shape=(), dtype="int32", name="item_idx")',
+                "p = layers.Embedding(num_users, embedding_dim)(user)",
+                "q = layers.Embedding(num_items, embedding_dim)(item)",
+                "x = layers.Concatenate()([p, q])",
+                'out = layers.Dense(1, activation="sigmoid")(x)',
+                'return keras.Model(inputs={"user_idx": user, "item_idx": item}, outputs=out)',
+            ]
+        ),
+    ),
     # the serving step without leaving out the seen items (the check: "includes the seen items")
-    "05": ("ex5_5_recommend_from_towers", "\n".join([
-        'u = np.asarray(user_tower.predict(np.array([user_idx], dtype="int32"), verbose=0))[0]',
-        'v = np.asarray(item_tower.predict(np.arange(num_items, dtype="int32"), verbose=0))',
-        'return np.argsort(-(v @ u), kind="stable")[:k]',
-    ])),
+    "05": (
+        "ex5_5_recommend_from_towers",
+        "\n".join(
+            [
+                'u = np.asarray(user_tower.predict(np.array([user_idx], dtype="int32"), verbose=0))[0]',
+                'v = np.asarray(item_tower.predict(np.arange(num_items, dtype="int32"), verbose=0))',
+                'return np.argsort(-(v @ u), kind="stable")[:k]',
+            ]
+        ),
+    ),
     # ties counted against the held-out item, >= instead of > (the check: "with tied scores")
-    "06": ("ex6_2_hr_with_negatives", "\n".join([
-        "beaten_by = (negatives[:, :n] >= target[:, None]).sum(axis=1)",
-        "return float(np.mean(beaten_by < k))",
-    ])),
+    "06": (
+        "ex6_2_hr_with_negatives",
+        "\n".join(
+            [
+                "beaten_by = (negatives[:, :n] >= target[:, None]).sum(axis=1)",
+                "return float(np.mean(beaten_by < k))",
+            ]
+        ),
+    ),
     # the diagonal kept: a row's own positive marked as an accidental hit (the check: "the diagonal is True")
-    "07": ("ex7_2_accidental_hits", "\n".join([
-        "item_idx = np.asarray(item_idx)",
-        "return item_idx[:, None] == item_idx[None, :]",
-    ])),
+    "07": (
+        "ex7_2_accidental_hits",
+        "\n".join(
+            [
+                "item_idx = np.asarray(item_idx)",
+                "return item_idx[:, None] == item_idx[None, :]",
+            ]
+        ),
+    ),
 }

@@ -30,18 +30,26 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import REPO, lesson_overrides
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LAB_FLAGS = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
 LESSON = "04_neuralcf.ipynb"
-HOW_TO_ENABLE = ("Install Debian's chromium to run it: sudo apt-get update && sudo apt-get install chromium "
-                 "(the Python package playwright is in the test extras; do not run 'playwright install').")
+HOW_TO_ENABLE = (
+    "Install Debian's chromium to run it: sudo apt-get update && sudo apt-get install chromium "
+    "(the Python package playwright is in the test extras; do not run 'playwright install')."
+)
 
 
 def _require_browser():
@@ -66,8 +74,9 @@ def _scratch_notebook() -> nbformat.NotebookNode:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Scratch lesson 04 · the interaction explorer"),
-        nbformat.v4.new_code_cell('DATASET = "ml-latest-small"\nFAST = False\nSEED = 0',
-                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            'DATASET = "ml-latest-small"\nFAST = False\nSEED = 0', metadata={"tags": ["parameters"]}
+        ),
         nbformat.v4.new_code_cell(
             "from ncf_helpers import lesson\n"
             "from ncf_helpers.lessons.l04_neuralcf.explorer import InteractionExplorer\n"
@@ -77,9 +86,11 @@ def _scratch_notebook() -> nbformat.NotebookNode:
             "ds = lesson.load_data(DATASET, FAST, seed=SEED)\n"
             "split = explorer_split(ds, seed=SEED)\n"
             'run = train_interaction(split, "dot", epochs=2 if FAST else 8, seed=SEED, dataset=ds)\n'
-            "plot_run_overview(run, reference_metrics(split, fast=FAST))"),
-        nbformat.v4.new_code_cell("explorer = InteractionExplorer(ds, split, fast=FAST, seed=SEED, initial=run)\n"
-                                  "explorer"),
+            "plot_run_overview(run, reference_metrics(split, fast=FAST))"
+        ),
+        nbformat.v4.new_code_cell(
+            "explorer = InteractionExplorer(ds, split, fast=FAST, seed=SEED, initial=run)\nexplorer"
+        ),
     ]
     return nb
 
@@ -148,23 +159,36 @@ class Lab:
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
         env.pop("MPLBACKEND", None)  # the kernel must use the inline backend, as for a learner
-        for var, sub in (("HOME", "home"), ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-                         ("JUPYTER_DATA_DIR", "data"), ("IPYTHONDIR", "ipython")):
+        for var, sub in (
+            ("HOME", "home"),
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTER_DATA_DIR", "data"),
+            ("IPYTHONDIR", "ipython"),
+        ):
             (scratch / sub).mkdir(parents=True, exist_ok=True)
             env[var] = str(scratch / sub)
         env["JUPYTER_PLATFORM_DIRS"] = "1"
         jupyter_lab = Path(sys.executable).with_name("jupyter-lab")
-        cmd = [str(jupyter_lab) if jupyter_lab.exists() else sys.executable, *([] if jupyter_lab.exists() else
-               ["-m", "jupyterlab"]),
-               "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-               f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True", *LAB_FLAGS]
+        cmd = [
+            str(jupyter_lab) if jupyter_lab.exists() else sys.executable,
+            *([] if jupyter_lab.exists() else ["-m", "jupyterlab"]),
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",
+            *LAB_FLAGS,
+        ]
         if os.geteuid() == 0:  # CI containers run as root
             cmd.append("--ServerApp.allow_root=True")
         self.log_path = scratch / "jupyter-lab.log"
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, env=env, cwd=root, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.started = time.perf_counter()
 
     def log(self, tail: int | None = 4000) -> str:
@@ -191,8 +215,12 @@ class Lab:
         pids = _descendants(self.proc.pid) if self.proc.poll() is None else []
         if self.proc.poll() is None:
             try:
-                req = urllib.request.Request(f"{self.url}/api/shutdown", method="POST", data=b"",
-                                             headers={"Authorization": f"token {self.token}"})
+                req = urllib.request.Request(
+                    f"{self.url}/api/shutdown",
+                    method="POST",
+                    data=b"",
+                    headers={"Authorization": f"token {self.token}"},
+                )
                 urllib.request.urlopen(req, timeout=5).close()
             except (urllib.error.URLError, OSError):
                 pass
@@ -283,8 +311,12 @@ def test_interaction_explorer_in_jupyterlab(tmp_path):
                 # Run all cells, as a learner would from the Run menu.
                 start = time.perf_counter()
                 page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-                _wait_notebook(page, lambda s: s["kernel"] == "idle" and all(c["count"] for c in s["cells"]),
-                               "all cells to run", 420)
+                _wait_notebook(
+                    page,
+                    lambda s: s["kernel"] == "idle" and all(c["count"] for c in s["cells"]),
+                    "all cells to run",
+                    420,
+                )
                 timings["run all cells"] = time.perf_counter() - start
 
                 explorer = page.locator(".ncf-interaction-explorer").first
@@ -320,7 +352,11 @@ def test_interaction_explorer_in_jupyterlab(tmp_path):
                         const train = Array.from(root ? root.querySelectorAll('button') : [])
                           .find(b => b.textContent.includes('Train'));
                         return img && img.src !== before && n > rows && done && train && !train.disabled;
-                    }""", arg=[before_src, before_rows], timeout=240_000, polling=500)
+                    }""",
+                    arg=[before_src, before_rows],
+                    timeout=240_000,
+                    polling=500,
+                )
                 timings["train from the page"] = time.perf_counter() - start
                 assert page.evaluate("() => window.__ncfSawDisabled"), "Train was not disabled while training"
                 assert explorer.locator(".ncf-view-metrics img").get_attribute("src") != before_src

@@ -272,8 +272,9 @@ def test_explicit_mf_learns_the_biases():
     u, i = np.nonzero(rng.random((200, 100)) < 0.3)
     r = 3.5 + bu[u] + bi[i] + rng.normal(0, 0.2, len(u))
     df = pd.DataFrame({"user_idx": u, "item_idx": i, "rating": r})
-    m = ExplicitMF(embedding_dim=2, epochs=15, lr=0.02, reg=0.02, init_std=0.01, clip=False, num_users=200,
-                   num_items=100).fit(df)
+    m = ExplicitMF(
+        embedding_dim=2, epochs=15, lr=0.02, reg=0.02, init_std=0.01, clip=False, num_users=200, num_items=100
+    ).fit(df)
     assert m.global_mean == pytest.approx(r.mean())
     # correlation with the truth above 0.95 (about 0.99 here); a model that ignored the error would stay at 0
     assert np.corrcoef(m.user_bias, bu)[0, 1] > 0.95 and np.corrcoef(m.item_bias, bi)[0, 1] > 0.95

@@ -33,31 +33,62 @@ def test_validate_ratings_accepts_clean_input():
 
 
 IDS = "IDs must be whole numbers from 0 to 9,223,372,036,854,775,807 (int64), written with digits only (e.g. 42)."
-TIMES = ("Timestamps (seconds since 1970-01-01 UTC) must be whole numbers from 0 to 9,223,372,036,854,775,807 "
-         "(int64), written with digits only (e.g. 964982703).")
+TIMES = (
+    "Timestamps (seconds since 1970-01-01 UTC) must be whole numbers from 0 to 9,223,372,036,854,775,807 "
+    "(int64), written with digits only (e.g. 964982703)."
+)
 
 
 @pytest.mark.parametrize(
     "rows, columns, expected",
     [
         ([(1, 10, 4.0)], ["user_id", "item_id", "rating"], "ratings.csv: missing column(s) ['timestamp']"),
-        ([(1, "x", 4.0, 5)], None,
-         f"ratings.csv: row 0 (0-based), column 'item_id': 'x' is not a whole number. {IDS} Correct or drop that row."),
-        ([(1, 10, 4.0, 5), (1, 11.5, 4.0, 5)], None,
-         f"ratings.csv: row 1 (0-based), column 'item_id': 11.5 is not a whole number. {IDS} Correct or drop that row."),
-        ([(1, 10, 4.0, 5), (-2, 10, 4.0, 5)], None,
-         f"ratings.csv: row 1 (0-based), column 'user_id': -2 is negative. {IDS}"),
-        ([(1, 10, 4.0, 5), (2, 10, 4.0, -1)], None, f"ratings.csv: row 1 (0-based), column 'timestamp': -1 is negative. {TIMES}"),
-        ([(1, 10, 4.0, 5), (2, 10, np.nan, 5)], None,
-         "ratings.csv: row 1 (0-based), column 'rating': the cell is empty. Ratings must be numbers. Correct or drop that row."),
-        ([(1, 10, 4.0, 5), (2, 10, "4 stars", 5)], None, "ratings.csv: row 1 (0-based), column 'rating': '4 stars' is not a number."),
-        ([(1, 10, 4.0, 5), (2, 10, np.inf, 5)], None,
-         "ratings.csv: row 1 (0-based), column 'rating': inf is not a finite number. Ratings must be finite numbers."),
-        ([(1, 10, 4.0, 5), (2, 10, 7.0, 5), (3, 10, 0.0, 5)], None,
-         "ratings.csv: row 1 (0-based), column 'rating': 7.0 is outside [0.5, 5.0] (2 such ratings in all). "
-         "Ratings of this data set must lie in [0.5, 5.0]. Correct or drop that row."),
-        ([(1, 10, 4.0, 5), (2, 11, 3.0, 6), (1, 10, 3.0, 6)], None,
-         "ratings.csv: row 2 (0-based): the (user, item) pair (1, 10) appears again; it first appears on row 0 (0-based)."),
+        (
+            [(1, "x", 4.0, 5)],
+            None,
+            f"ratings.csv: row 0 (0-based), column 'item_id': 'x' is not a whole number. {IDS} Correct or drop that row.",
+        ),
+        (
+            [(1, 10, 4.0, 5), (1, 11.5, 4.0, 5)],
+            None,
+            f"ratings.csv: row 1 (0-based), column 'item_id': 11.5 is not a whole number. {IDS} Correct or drop that row.",
+        ),
+        (
+            [(1, 10, 4.0, 5), (-2, 10, 4.0, 5)],
+            None,
+            f"ratings.csv: row 1 (0-based), column 'user_id': -2 is negative. {IDS}",
+        ),
+        (
+            [(1, 10, 4.0, 5), (2, 10, 4.0, -1)],
+            None,
+            f"ratings.csv: row 1 (0-based), column 'timestamp': -1 is negative. {TIMES}",
+        ),
+        (
+            [(1, 10, 4.0, 5), (2, 10, np.nan, 5)],
+            None,
+            "ratings.csv: row 1 (0-based), column 'rating': the cell is empty. Ratings must be numbers. Correct or drop that row.",
+        ),
+        (
+            [(1, 10, 4.0, 5), (2, 10, "4 stars", 5)],
+            None,
+            "ratings.csv: row 1 (0-based), column 'rating': '4 stars' is not a number.",
+        ),
+        (
+            [(1, 10, 4.0, 5), (2, 10, np.inf, 5)],
+            None,
+            "ratings.csv: row 1 (0-based), column 'rating': inf is not a finite number. Ratings must be finite numbers.",
+        ),
+        (
+            [(1, 10, 4.0, 5), (2, 10, 7.0, 5), (3, 10, 0.0, 5)],
+            None,
+            "ratings.csv: row 1 (0-based), column 'rating': 7.0 is outside [0.5, 5.0] (2 such ratings in all). "
+            "Ratings of this data set must lie in [0.5, 5.0]. Correct or drop that row.",
+        ),
+        (
+            [(1, 10, 4.0, 5), (2, 11, 3.0, 6), (1, 10, 3.0, 6)],
+            None,
+            "ratings.csv: row 2 (0-based): the (user, item) pair (1, 10) appears again; it first appears on row 0 (0-based).",
+        ),
     ],
 )
 def test_validate_ratings_errors_name_file_column_and_row(rows, columns, expected):
@@ -71,15 +102,23 @@ def test_validate_ratings_with_line_numbers_labels_step_and_known_items():
     df = _ratings([(1, 10, 4.0, 5), (1, 11, 3.7, 6)])
     with pytest.raises(ValueError) as err:  # lines: position -> the file's line number
         validate_ratings(df, "r.csv", rating_step=0.5, lines=lambda i: i + 2, labels={"rating": "column 'stars'"})
-    assert str(err.value) == ("r.csv: line 3, column 'stars': 3.7 is not a multiple of 0.5; this data set rates in "
-                              "steps of 0.5. Correct or delete that line.")
+    assert str(err.value) == (
+        "r.csv: line 3, column 'stars': 3.7 is not a multiple of 0.5; this data set rates in "
+        "steps of 0.5. Correct or delete that line."
+    )
     assert validate_ratings(df, "r.csv", rating_step=0.1)["rating"].tolist() == pytest.approx([4.0, 3.7])
     with pytest.raises(ValueError) as err:
-        validate_ratings(_ratings([(1, 10, 4.0, 5), (1, 12, 4.0, 6), (2, 13, 1.0, 7), (3, 12, 2.0, 8)]), "r.csv",
-                         item_ids=[10, 11], items_source="items.csv", lines=[2, 3, 5, 6])
+        validate_ratings(
+            _ratings([(1, 10, 4.0, 5), (1, 12, 4.0, 6), (2, 13, 1.0, 7), (3, 12, 2.0, 8)]),
+            "r.csv",
+            item_ids=[10, 11],
+            items_source="items.csv",
+            lines=[2, 3, 5, 6],
+        )
     assert str(err.value).startswith(
         "r.csv: line 3, column 'item_id': item 12 is not in items.csv (3 rating(s) in all refer to 2 id(s) missing "
-        "there: 12, 13). Every rated item must be listed in items.csv")
+        "there: 12, 13). Every rated item must be listed in items.csv"
+    )
     # any finite rating when rating_range is None, but never NaN or infinity
     assert validate_ratings(_ratings([(1, 10, 42.0, 5)]), "r", rating_range=None)["rating"].tolist() == [42.0]
     with pytest.raises(ValueError, match="-inf is not a finite number"):
@@ -88,8 +127,9 @@ def test_validate_ratings_with_line_numbers_labels_step_and_known_items():
 
 def test_check_integer_column_accepts_exact_whole_numbers_only():
     def check(values, **kw):
-        return check_integer_column(pd.Series(values), source="f.csv", column="column 'movieId'",
-                                    lines=lambda i: i + 2, **kw).tolist()
+        return check_integer_column(
+            pd.Series(values), source="f.csv", column="column 'movieId'", lines=lambda i: i + 2, **kw
+        ).tolist()
 
     # text is parsed exactly: 2**53 + 1 would round to 2**53 through a float
     assert check(["9007199254740993", "10", " 7 ", "10.0", "+3", "0"]) == [2**53 + 1, 10, 7, 10, 3, 0]
@@ -125,10 +165,15 @@ def test_check_items_names_both_rows_of_a_repeated_id():
     items = pd.DataFrame({"item_id": [1, 5, 7, 5, 7], "title": list("abcde")})
     with pytest.raises(ValueError) as err:
         check_items(items, "movies.csv", lines=lambda i: i + 2, label="column 'movieId'")
-    assert str(err.value) == ("movies.csv: line 5, column 'movieId': item 5 appears again; it first appears on line 3 "
-                              "(2 repeated ids in all). Each item must be listed once: delete one of the two.")
-    with pytest.raises(ValueError, match=r"^items: row 3 \(0-based\), column 'item_id': item 5 appears again; it first "
-                                         r"appears on row 1 \(0-based\)"):
+    assert str(err.value) == (
+        "movies.csv: line 5, column 'movieId': item 5 appears again; it first appears on line 3 "
+        "(2 repeated ids in all). Each item must be listed once: delete one of the two."
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"^items: row 3 \(0-based\), column 'item_id': item 5 appears again; it first "
+        r"appears on row 1 \(0-based\)",
+    ):
         check_items(items, "items")
 
 
@@ -167,7 +212,10 @@ def test_dataset_indices_are_contiguous_and_sorted():
     with pytest.raises(ValueError) as err:
         Dataset.from_frames("t", _ratings([(7, 300, 4.0, 3), (7, 400, 5.0, 1)]), items)
     assert str(err.value).startswith("t: row 1 (0-based), column 'item_id': item 400 is not in t (items table)")
-    with pytest.raises(ValueError, match=r"t \(items table\): row 3 \(0-based\), column 'item_id': item 100 appears again; it first appears on row 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"t \(items table\): row 3 \(0-based\), column 'item_id': item 100 appears again; it first appears on row 0",
+    ):
         Dataset.from_frames("t", ratings, pd.concat([items, items.iloc[[0]]], ignore_index=True))
     # without an items table the items are the rated ones, with placeholder titles
     bare = Dataset.from_frames("t", ratings)
@@ -384,7 +432,9 @@ def test_sample_negatives_brute_force():
 
 
 def test_random_split_keeps_columns(synthetic):
-    split = random_split(to_implicit(synthetic.ratings), 0.2, seed=0, num_users=synthetic.num_users, num_items=synthetic.num_items)
+    split = random_split(
+        to_implicit(synthetic.ratings), 0.2, seed=0, num_users=synthetic.num_users, num_items=synthetic.num_items
+    )
     assert {"rating", "label"} <= set(split.test.columns)
     assert len(split.train) + len(split.test) == synthetic.num_ratings
     assert abs(len(split.test) / synthetic.num_ratings - 0.2) < 0.02

@@ -134,8 +134,9 @@ def test_full_by_hand(model_cls):
     # Candidates: items 1..5 with scores 0.5, 0.7, 0.2, 0.5, 0.1 -> one above (0.7), one tie (item 4)
     # -> positions 1 or 2: hr@2 = 1/2, ndcg@2 = (1/log2(3) + 0) / 2, rr = (1/2 + 1/3) / 2,
     #    auc = (4 - 1 - 0.5) / 4 = 0.625 (win vs 0.2 and 0.1, tie vs 0.5, loss vs 0.7)
-    split = Split(1, 6, pd.DataFrame({"user_idx": [0], "item_idx": [0]}),
-                  pd.DataFrame({"user_idx": [0], "item_idx": [1]}))
+    split = Split(
+        1, 6, pd.DataFrame({"user_idx": [0], "item_idx": [0]}), pd.DataFrame({"user_idx": [0], "item_idx": [1]})
+    )
     s = np.array([[10.0, 0.5, 0.7, 0.2, 0.5, 0.1]])
     res = evaluate(model_cls(s), split, "full", k=2)
     assert res.metrics["hr@2"] == pytest.approx(0.5)
@@ -167,15 +168,21 @@ def test_sampled_matches_naive_loop(synthetic, which):
     res = evaluate(Table(s), split, "sampled", k=5, which=which)
     rows = split.test if which == "test" else split.valid
     negs = split.test_negatives if which == "test" else split.valid_negatives
-    per = [naive_rank_metrics(s[u, i], s[u, negs[r]], 5)
-           for r, (u, i) in enumerate(zip(rows["user_idx"], rows["item_idx"]))]
+    per = [
+        naive_rank_metrics(s[u, i], s[u, negs[r]], 5)
+        for r, (u, i) in enumerate(zip(rows["user_idx"], rows["item_idx"]))
+    ]
     for key, name in (("hr", "hr@5"), ("ndcg", "ndcg@5"), ("rr", "mrr"), ("auc", "auc")):
         assert res.metrics[name] == pytest.approx(np.mean([p[key] for p in per]), abs=1e-12), name
         np.testing.assert_allclose(res.per_user[key], [p[key] for p in per], atol=1e-12)
     # the first 7 negatives only
     res7 = evaluate(Table(s), split, "sampled", k=5, which=which, num_negatives=7)
-    hr7 = np.mean([naive_rank_metrics(s[u, i], s[u, negs[r, :7]], 5)["hr"]
-                   for r, (u, i) in enumerate(zip(rows["user_idx"], rows["item_idx"]))])
+    hr7 = np.mean(
+        [
+            naive_rank_metrics(s[u, i], s[u, negs[r, :7]], 5)["hr"]
+            for r, (u, i) in enumerate(zip(rows["user_idx"], rows["item_idx"]))
+        ]
+    )
     assert res7.hr == pytest.approx(hr7, abs=1e-12)
 
 
@@ -220,8 +227,14 @@ def test_full_multi_relevant_matches_naive_loop(synthetic):
         expect["auc"].append(np.mean([[1.0 if p > n else 0.0 for n in neg] for p in pos]))
     res = evaluate(TableAll(s), split, "full", k=k)
     assert len(res.per_user) == len(rel_by_user)
-    for key, name in (("hr", "hr@10"), ("ndcg", "ndcg@10"), ("rr", "mrr"), ("precision", "precision@10"),
-                      ("recall", "recall@10"), ("auc", "auc")):
+    for key, name in (
+        ("hr", "hr@10"),
+        ("ndcg", "ndcg@10"),
+        ("rr", "mrr"),
+        ("precision", "precision@10"),
+        ("recall", "recall@10"),
+        ("auc", "auc"),
+    ):
         assert res.metrics[name] == pytest.approx(np.mean(expect[key]), abs=1e-12), name
         np.testing.assert_allclose(res.per_user[key], expect[key], atol=1e-12)
 

@@ -89,7 +89,9 @@ def test_item_jaccard():
         ex1.check_item_jaccard(lambda b, i, j: np.sum((b[:, i] > 0) & (b[:, j] > 0)) / b.shape[0])
     with pytest.raises(ExerciseIncorrect, match="instead of dividing by zero"):
         with np.errstate(all="ignore"):
-            ex1.check_item_jaccard(lambda b, i, j: np.sum((b[:, i] > 0) & (b[:, j] > 0)) / np.sum((b[:, i] > 0) | (b[:, j] > 0)))
+            ex1.check_item_jaccard(
+                lambda b, i, j: np.sum((b[:, i] > 0) & (b[:, j] > 0)) / np.sum((b[:, i] > 0) | (b[:, j] > 0))
+            )
 
 
 # ---------------------------------------------------------------------------------------------- lesson 02
@@ -155,6 +157,7 @@ def test_pearson():
     with pytest.raises(ExerciseIncorrect, match="mean over ALL six entries"):
         ex2.check_pearson(lambda a, b: np.corrcoef(a, b)[0, 1])
     with pytest.raises(ExerciseIncorrect, match="Return 0.0 in that case"):
+
         def no_guard(a, b):
             ca = np.where(a != 0, a - a[a != 0].mean(), 0.0)
             cb = np.where(b != 0, b - b[b != 0].mean(), 0.0)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
 from ncf_helpers.data import leave_last_one_out, random_split
 from ncf_helpers.evaluate import evaluate
-from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
 from ncf_helpers.lessons.l06_comparison import exercises as ex
 from ncf_helpers.lessons.l06_comparison import experiments as cmp
 
@@ -24,8 +24,13 @@ def split(synthetic):
 
 # ---------------------------------------------------------------------------------------------- compare_models
 def test_compare_models_same_negatives_and_seeds(split):
-    comp = cmp.compare_models(split, ["Popularity", "UserCF", "iALS"], seeds=(0, 1), verbose=False,
-                              options={"iALS": {"iterations": 3, "embedding_dim": 8}})
+    comp = cmp.compare_models(
+        split,
+        ["Popularity", "UserCF", "iALS"],
+        seeds=(0, 1),
+        verbose=False,
+        options={"iALS": {"iterations": 3, "embedding_dim": 8}},
+    )
     res = comp.results
     assert list(res.columns[:3]) == ["model", "family", "seed"]
     assert len(res) == 3 * 2 and set(res["seed"]) == {0, 1}
@@ -66,20 +71,29 @@ def test_merge(split):
 def test_recorded_run_round_trip_and_guards(split, synthetic, tmp_path, capsys):
     from ncf_helpers.evaluate import protocol_curve
 
-    comp = cmp.compare_models(split, ["Popularity", "iALS"], seeds=(0, 1), verbose=False,
-                              options={"iALS": {"iterations": 3, "embedding_dim": 8}})
+    comp = cmp.compare_models(
+        split,
+        ["Popularity", "iALS"],
+        seeds=(0, 1),
+        verbose=False,
+        options={"iALS": {"iterations": 3, "embedding_dim": 8}},
+    )
     curve = protocol_curve(comp.models, split, negatives=(1, 9, 49, "all"))
-    path = cmp.save_recorded(comp, split, "toy", curve, info={"date": "2026-11-29", "machine": "test"},
-                             path=tmp_path / "rec.json")
+    path = cmp.save_recorded(
+        comp, split, "toy", curve, info={"date": "2026-11-29", "machine": "test"}, path=tmp_path / "rec.json"
+    )
     assert path.exists() and not list(tmp_path.glob(".*"))  # no temp file left behind
     rec = cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=path)
     assert rec is not None and rec.models == {} and rec.seeds == (0, 1)
-    pd.testing.assert_frame_equal(rec.results.reset_index(drop=True),
-                                  comp.results[comp.results["model"] == "iALS"].reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        rec.results.reset_index(drop=True),
+        comp.results[comp.results["model"] == "iALS"].reset_index(drop=True),
+        check_dtype=False,
+    )
     assert list(rec.per_user) == ["iALS"]
-    np.testing.assert_allclose(rec.per_user["iALS"].sort_values("user_idx")["hr"],
-                               comp.per_user["iALS"].sort_values("user_idx")["hr"])
+    np.testing.assert_allclose(
+        rec.per_user["iALS"].sort_values("user_idx")["hr"], comp.per_user["iALS"].sort_values("user_idx")["hr"]
+    )
     assert set(rec.curve["model"]) == {"iALS"} and set(rec.curve["num_negatives"]) == {"1", "9", "49", "all"}
     assert "2026-11-29" in rec.note and "test" in rec.note
     # merged with a live comparison: one table, one curve, live models kept
@@ -150,8 +164,11 @@ def test_shipped_recorded_run_is_complete():
         assert set(run["per_user"]["models"]) == set(cmp.MODELS)
         for stored in run["per_user"]["models"].values():
             assert set(stored) == {"hr", "ndcg", "full_hr", "full_ndcg"}
-            assert all(len(per_seed) == run["test_users"] == len(run["per_user"]["user_idx"])
-                       for values in stored.values() for per_seed in values)
+            assert all(
+                len(per_seed) == run["test_users"] == len(run["per_user"]["user_idx"])
+                for values in stored.values()
+                for per_seed in values
+            )
             assert all(len(values) == 3 for values in stored.values())
     curve = pd.DataFrame(runs["leave_last_one_out"]["curve"])
     assert set(curve["model"]) == set(cmp.MODELS) and {"1", "99", "all"} <= set(curve["num_negatives"].astype(str))
@@ -181,8 +198,14 @@ def test_compare_models_prints_one_line_per_model(split, capsys):
 
 @pytest.mark.slow
 def test_compare_models_keras(split):
-    comp = cmp.compare_models(split, ["MF (dot)"], seeds=(0,), epochs=3, verbose=False,
-                              options={"MF (dot)": {"embedding_dim": 8, "jit_compile": False}})
+    comp = cmp.compare_models(
+        split,
+        ["MF (dot)"],
+        seeds=(0,),
+        epochs=3,
+        verbose=False,
+        options={"MF (dot)": {"embedding_dim": 8, "jit_compile": False}},
+    )
     row = comp.results.iloc[0]
     assert row["model"] == "MF (dot)" and row["family"] == "dot product" and not row["deterministic"]
     assert 10 / 50 < row["hr@10"] <= 1  # the item biases alone learn popularity
@@ -193,14 +216,16 @@ def test_compare_models_keras(split):
 # ---------------------------------------------------------------------------------------------- summaries
 @pytest.fixture
 def toy_results():
-    return pd.DataFrame({
-        "model": ["A", "A", "A", "B", "B", "B"],
-        "family": ["dot product"] * 3 + ["baseline"] * 3,
-        "seed": [0, 1, 2] * 2,
-        "hr@10": [0.60, 0.62, 0.64, 0.70, 0.70, 0.70],
-        "ndcg@10": [0.40, 0.40, 0.43, 0.50, 0.50, 0.50],
-        "fit_seconds": [1.0, 2.0, 3.0, 0.1, 0.1, 0.1],
-    })
+    return pd.DataFrame(
+        {
+            "model": ["A", "A", "A", "B", "B", "B"],
+            "family": ["dot product"] * 3 + ["baseline"] * 3,
+            "seed": [0, 1, 2] * 2,
+            "hr@10": [0.60, 0.62, 0.64, 0.70, 0.70, 0.70],
+            "ndcg@10": [0.40, 0.40, 0.43, 0.50, 0.50, 0.50],
+            "fit_seconds": [1.0, 2.0, 3.0, 0.1, 0.1, 0.1],
+        }
+    )
 
 
 def test_summarise_by_hand(toy_results):
@@ -240,8 +265,10 @@ def test_paired_difference():
     assert d["difference"] == pytest.approx(0.5) and d["users"] == 4
     assert (d["low"], d["high"]) == (0.0, 1.0)
     # 400 users, half with difference 1: resampled means ~ N(0.5, sqrt(0.25 / 400) = 0.025) -> 0.5 +- 1.96 * 0.025
-    many = {"A": pd.DataFrame({"user_idx": np.arange(400), "hr": np.tile([1.0, 0.0], 200)}),
-            "B": pd.DataFrame({"user_idx": np.arange(400), "hr": np.zeros(400)})}
+    many = {
+        "A": pd.DataFrame({"user_idx": np.arange(400), "hr": np.tile([1.0, 0.0], 200)}),
+        "B": pd.DataFrame({"user_idx": np.arange(400), "hr": np.zeros(400)}),
+    }
     wide = cmp.paired_difference(many, "A", "B", n_boot=4000)
     assert wide["low"] == pytest.approx(0.5 - 1.96 * 0.025, abs=0.004)  # a 90 % interval: 0.5 +- 0.041
     assert wide["high"] == pytest.approx(0.5 + 1.96 * 0.025, abs=0.004)
@@ -258,8 +285,14 @@ def test_paired_difference():
 
 
 def test_compare_models_full_ranking_and_per_seed(split):
-    comp = cmp.compare_models(split, ["Popularity", "iALS"], seeds=(0, 1), verbose=False, full=True,
-                              options={"iALS": {"iterations": 3, "embedding_dim": 8}})
+    comp = cmp.compare_models(
+        split,
+        ["Popularity", "iALS"],
+        seeds=(0, 1),
+        verbose=False,
+        full=True,
+        options={"iALS": {"iterations": 3, "embedding_dim": 8}},
+    )
     res = comp.results.set_index(["model", "seed"])
     direct = evaluate(comp.models["Popularity"], split, protocol="full")
     assert res.loc[("Popularity", 0), "full hr@10"] == pytest.approx(direct.hr)
@@ -281,11 +314,11 @@ def test_seed_user_difference_and_round_trip(split, tmp_path):
 
     # hand-made per-seed hits: A hits every user with seed 0 and none with seed 1; B never hits
     users = split.test["user_idx"].to_numpy()[:2]
-    a = pd.DataFrame({"seed": [0, 0, 1, 1], "user_idx": np.tile(users, 2), "hr": [1.0, 1.0, 0.0, 0.0],
-                      "ndcg": [1.0, 0.5, 0.0, 0.0]})
+    a = pd.DataFrame(
+        {"seed": [0, 0, 1, 1], "user_idx": np.tile(users, 2), "hr": [1.0, 1.0, 0.0, 0.0], "ndcg": [1.0, 0.5, 0.0, 0.0]}
+    )
     b = pd.DataFrame({"seed": [0, 0, 1, 1], "user_idx": np.tile(users, 2), "hr": 0.0, "ndcg": 0.0})
-    comp = cmp.Comparison(pd.DataFrame({"model": ["A"], "hr@10": [0.5]}), seeds=(0, 1),
-                          per_user_seed={"A": a, "B": b})
+    comp = cmp.Comparison(pd.DataFrame({"model": ["A"], "hr@10": [0.5]}), seeds=(0, 1), per_user_seed={"A": a, "B": b})
     d = cmp.seed_user_difference(comp, "A", "B", n_boot=4000)
     # A's drawn seeds: (0,0) -> 1, (0,1) or (1,0) -> 0.5, (1,1) -> 0; B has no spread: interval [0, 1]
     assert d["difference"] == pytest.approx(0.5) and (d["low"], d["high"]) == (0.0, 1.0)
@@ -295,23 +328,38 @@ def test_seed_user_difference_and_round_trip(split, tmp_path):
     with pytest.raises(ValueError, match="no per-user 'full_hr'"):
         cmp.seed_user_difference(comp, "A", "B", metric="full_hr")
     # recorded with a second split: each run found again by its own fingerprint, per-seed hits included
-    live = cmp.compare_models(split, ["Popularity", "iALS"], seeds=(0, 1), verbose=False, full=True,
-                              options={"iALS": {"iterations": 3, "embedding_dim": 8}})
-    tsplit = temporal_split(split.train.assign(label=1), num_negatives=20, num_users=split.num_users,
-                            num_items=split.num_items)
+    live = cmp.compare_models(
+        split,
+        ["Popularity", "iALS"],
+        seeds=(0, 1),
+        verbose=False,
+        full=True,
+        options={"iALS": {"iterations": 3, "embedding_dim": 8}},
+    )
+    tsplit = temporal_split(
+        split.train.assign(label=1), num_negatives=20, num_users=split.num_users, num_items=split.num_items
+    )
     timed = cmp.compare_models(tsplit, ["Popularity"], seeds=(0, 1), verbose=False)
     path = cmp.save_recorded(live, split, "toy", None, path=tmp_path / "r.json", more=[(timed, tsplit, None)])
     back = cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=path)
-    pd.testing.assert_frame_equal(back.per_user_seed["iALS"].sort_values(["seed", "user_idx"]).reset_index(drop=True),
-                                  live.per_user_seed["iALS"].sort_values(["seed", "user_idx"]).reset_index(drop=True),
-                                  check_dtype=False, atol=1e-5)
+    pd.testing.assert_frame_equal(
+        back.per_user_seed["iALS"].sort_values(["seed", "user_idx"]).reset_index(drop=True),
+        live.per_user_seed["iALS"].sort_values(["seed", "user_idx"]).reset_index(drop=True),
+        check_dtype=False,
+        atol=1e-5,
+    )
     assert cmp.seed_user_difference(back, "iALS", "iALS")["difference"] == 0.0
     t = cmp.find_recorded(tsplit, "toy", ["Popularity"], (0, 1), path=path)
     assert t.protocol == "temporal" and len(t.per_user_seed["Popularity"]) == 2 * len(tsplit.test)
     assert t.results["hr@10"].iloc[0] == pytest.approx(timed.results["hr@10"].iloc[0])
     with pytest.raises(ValueError, match="same seeds"):
-        cmp.save_recorded(live, split, "toy", path=tmp_path / "x.json",
-                          more=[(cmp.compare_models(tsplit, ["Popularity"], seeds=(0,), verbose=False), tsplit, None)])
+        cmp.save_recorded(
+            live,
+            split,
+            "toy",
+            path=tmp_path / "x.json",
+            more=[(cmp.compare_models(tsplit, ["Popularity"], seeds=(0,), verbose=False), tsplit, None)],
+        )
 
 
 def test_paired_bootstrap_by_hand():
@@ -357,8 +405,9 @@ def test_rank_table_by_hand():
 @pytest.mark.slow
 def test_labels_comparison(synthetic):
     rsplit = random_split(synthetic, test_fraction=0.2, seed=0, threshold=3.5)
-    comp = cmp.labels_comparison(rsplit, ["MF (dot)"], seeds=(0,), epochs=2, verbose=False,
-                                 options={"MF (dot)": {"jit_compile": False}})
+    comp = cmp.labels_comparison(
+        rsplit, ["MF (dot)"], seeds=(0,), epochs=2, verbose=False, options={"MF (dot)": {"jit_compile": False}}
+    )
     row = comp.results.iloc[0]
     assert row["model"] == "MF (dot)" and 0.5 < row["roc_auc"] <= 1.0 and 0.5 < row["accuracy"] <= 1.0
     assert "ROC-AUC" in comp.table().columns
@@ -373,9 +422,11 @@ def test_labels_comparison(synthetic):
 def toy_curve():
     rows = []
     for model, s99, full in (("Pop", 0.62, 0.040), ("ALS", 0.77, 0.072), ("MLP", 0.61, 0.045)):
-        rows += [{"model": model, "num_negatives": "99", "candidates": 100, "hr@10": s99},
-                 {"model": model, "num_negatives": "all", "candidates": 9000, "hr@10": full},
-                 {"model": model, "num_negatives": "1", "candidates": 2, "hr@10": 1.0}]
+        rows += [
+            {"model": model, "num_negatives": "99", "candidates": 100, "hr@10": s99},
+            {"model": model, "num_negatives": "all", "candidates": 9000, "hr@10": full},
+            {"model": model, "num_negatives": "1", "candidates": 2, "hr@10": 1.0},
+        ]
     return pd.DataFrame(rows)
 
 
@@ -426,8 +477,9 @@ def test_registry_is_consistent():
     # like with like: every model of the same-size block has 32-dimensional user and item embeddings
     from ncf_helpers.models import DEFAULTS
 
-    sizes = {name: {**DEFAULTS[cmp.KERAS_INTERACTION[name]], **cmp.SAME_SIZE.get(name, {})}
-             for name in cmp.SAME_SIZE_MODELS}
+    sizes = {
+        name: {**DEFAULTS[cmp.KERAS_INTERACTION[name]], **cmp.SAME_SIZE.get(name, {})} for name in cmp.SAME_SIZE_MODELS
+    }
     assert {cfg["embedding_dim"] for cfg in sizes.values()} == {32}
     assert sizes["NeuMF"]["mlp_embedding_dim"] == 32 and sizes["NeuMF"]["hidden"] == sizes["MLP"]["hidden"]
     assert sizes["MF-32"]["use_bias"] is False
@@ -463,15 +515,24 @@ def test_new_plots():
 
     from ncf_helpers.lessons.l06_comparison import plots
 
-    d = pd.DataFrame({"A": ["MF-32", "NeuMF"], "B": ["MLP", "GMF-32"], "difference": [0.03, 0.01],
-                      "low": [0.01, -0.01], "high": [0.05, 0.03]})
+    d = pd.DataFrame(
+        {
+            "A": ["MF-32", "NeuMF"],
+            "B": ["MLP", "GMF-32"],
+            "difference": [0.03, 0.01],
+            "low": [0.01, -0.01],
+            "high": [0.05, 0.03],
+        }
+    )
     fig = plots.plot_differences(d)
     assert isinstance(fig, Figure)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["MF-32 - MLP", "NeuMF - GMF-32"]
     colors = [line.get_color() for line in fig.axes[0].get_lines()[:2]]
     assert colors[0] == "black" and colors[1] != "black"  # the interval excluding 0 is drawn black
-    t = pd.DataFrame({"loo sampled": [0.7, 0.6], "time sampled": [0.5, 0.55], "loo full": [0.07, 0.05],
-                      "time full": [0.04, 0.06]}, index=["A", "B"])
+    t = pd.DataFrame(
+        {"loo sampled": [0.7, 0.6], "time sampled": [0.5, 0.55], "loo full": [0.07, 0.05], "time full": [0.04, 0.06]},
+        index=["A", "B"],
+    )
     fig = plots.plot_splits(t, {"A": "dot product", "B": "baseline"})
     assert len(fig.axes) == 2 and [x.get_text() for x in fig.axes[0].get_yticklabels()] == ["B", "A"]
     with pytest.raises(ValueError, match="lacks column"):
@@ -509,8 +570,14 @@ def test_exercise_6_3():
 
     assert ex.check_mean_and_spread(good)
     with pytest.raises(ExerciseIncorrect, match="ddof=1"):
-        ex.check_mean_and_spread(lambda r: r.groupby("model")["hr@10"].agg(["mean", lambda x: x.std(ddof=0)])
-                                 .set_axis(["mean", "std"], axis=1).sort_values("mean", ascending=False))
+        ex.check_mean_and_spread(
+            lambda r: (
+                r.groupby("model")["hr@10"]
+                .agg(["mean", lambda x: x.std(ddof=0)])
+                .set_axis(["mean", "std"], axis=1)
+                .sort_values("mean", ascending=False)
+            )
+        )
     with pytest.raises(ExerciseIncorrect, match="best first"):
         ex.check_mean_and_spread(lambda r: good(r).sort_values("mean"))
     with pytest.raises(ExerciseIncorrect, match="must return a DataFrame"):

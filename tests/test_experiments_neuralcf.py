@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncf_helpers.data import leave_last_one_out
 from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
+from ncf_helpers.data import leave_last_one_out
 from ncf_helpers.lessons.l04_neuralcf import exercises as ex
 from ncf_helpers.lessons.l04_neuralcf import experiments as X
 
@@ -219,10 +219,26 @@ def test_raw_id_model_trains_and_scores(split):
 
 @pytest.mark.slow
 def test_learn_dot_product_tiny():
-    frame = X.learn_dot_product(embedding_dims=(2,), num_train=(200, 600), num_users=30, num_items=30,
-                                hidden=(8,), steps=20, batch_size=64, num_test=200, seed=0)
-    assert list(frame.columns) == ["embedding_dim", "num_train", "fraction_observed", "model", "rmse",
-                                   "naive_rmse", "noise"]
+    frame = X.learn_dot_product(
+        embedding_dims=(2,),
+        num_train=(200, 600),
+        num_users=30,
+        num_items=30,
+        hidden=(8,),
+        steps=20,
+        batch_size=64,
+        num_test=200,
+        seed=0,
+    )
+    assert list(frame.columns) == [
+        "embedding_dim",
+        "num_train",
+        "fraction_observed",
+        "model",
+        "rmse",
+        "naive_rmse",
+        "noise",
+    ]
     assert len(frame) == 4 and set(frame.model) == {"dot", "mlp"}
     assert frame.fraction_observed.tolist() == pytest.approx([200 / 900] * 2 + [600 / 900] * 2)
     # true scores have a standard deviation of about 1 by construction (entries ~ N(0, d^-1/2))
@@ -234,8 +250,17 @@ def test_learn_dot_product_tiny():
 
 @pytest.mark.slow
 def test_hashing_experiment_tiny(split, synthetic):
-    frame = X.hashing_experiment(split, synthetic.user_ids, synthetic.item_ids, user_bins=(8, 1), item_bins=(16,),
-                                 epochs=1, embedding_dim=4, batch_size=4096, seed=0)
+    frame = X.hashing_experiment(
+        split,
+        synthetic.user_ids,
+        synthetic.item_ids,
+        user_bins=(8, 1),
+        item_bins=(16,),
+        epochs=1,
+        embedding_dim=4,
+        batch_size=4096,
+        seed=0,
+    )
     assert list(frame.side) == ["exact", "user", "user", "item"]
     assert list(frame.num_bins) == [0, 8, 1, 16]
     exact = frame.iloc[0]
@@ -263,8 +288,11 @@ def test_hashed_heads_scored_in_numpy_match_keras(split, synthetic):
     feed = {f"{k}_{w}": (maps[k][0][u] if w == "user" else maps[k][1][i]) for k in maps for w in ("user", "item")}
     out = model(feed, training=False)
     for key, (user_row, item_row) in maps.items():
-        w = [model.get_layer(f"{key}_{what}_{part}").get_weights()[0] for what in ("user", "item")
-             for part in ("embedding", "bias")]
+        w = [
+            model.get_layer(f"{key}_{what}_{part}").get_weights()[0]
+            for what in ("user", "item")
+            for part in ("embedding", "bias")
+        ]
         rec = X._TableMF(key, w[0], w[1], w[2], w[3], user_row, item_row)
         np.testing.assert_allclose(rec.score(u, i), np.asarray(out[key]).reshape(-1), atol=1e-5)
     with pytest.raises(ValueError, match="side"):
@@ -288,25 +316,47 @@ def test_plots_draw():
     _is_figure(P.plot_ncf_layers(16, (10, 10)), 3)
     curve = pd.DataFrame({"item_idx": np.arange(50), "a": np.linspace(0, 1, 50), "b": np.sin(np.arange(50))})
     _is_figure(P.plot_raw_id_scores(curve, [1, 5], held_out=3), 2)
-    cov = pd.DataFrame({"epoch": [1, 2], "distinct_fresh": [10, 19], "distinct_fixed": [10, 10],
-                        "false_negative_rate": [0.001, 0.002]})
+    cov = pd.DataFrame(
+        {"epoch": [1, 2], "distinct_fresh": [10, 19], "distinct_fixed": [10, 10], "false_negative_rate": [0.001, 0.002]}
+    )
     _is_figure(P.plot_negative_coverage(cov), 2)
     table = pd.DataFrame({"hr@10": [0.6, 0.5, 0.55], "ndcg@10": [0.3, 0.25, 0.3]}, index=["GMF", "NeuMF", "MLP"])
     _is_figure(P.plot_ncf_comparison(table, random_hr=0.1), 2)
     hist = pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.4], "hr@10": [0.5, 0.6]})
     _is_figure(P.plot_learning_curves({"MLP": hist, "GMF": hist}, reference=0.55), 2)
     pairs = pd.DataFrame({"dot": [0.0, 1.0, 2.0], "score": [0.1, 1.2, 1.9], "positive": [True, False, False]})
-    space = pd.DataFrame({"interaction": ["dot", "mlp"], "pearson": [1.0, 0.2], "overlap_inner@10": [1.0, 0.1],
-                          "overlap_cosine@10": [0.2, 0.0]}, index=["MF", "MLP"])
+    space = pd.DataFrame(
+        {
+            "interaction": ["dot", "mlp"],
+            "pearson": [1.0, 0.2],
+            "overlap_inner@10": [1.0, 0.1],
+            "overlap_cosine@10": [0.2, 0.0],
+        },
+        index=["MF", "MLP"],
+    )
     _is_figure(P.plot_same_space({"MF": pairs, "MLP": pairs}, space), 3)
-    frame = pd.DataFrame({"embedding_dim": [4, 4, 4, 4], "num_train": [10, 10, 20, 20],
-                          "model": ["dot", "mlp", "dot", "mlp"], "rmse": [0.5, 0.8, 0.2, 0.6],
-                          "naive_rmse": [1.0] * 4, "noise": [0.1] * 4})
+    frame = pd.DataFrame(
+        {
+            "embedding_dim": [4, 4, 4, 4],
+            "num_train": [10, 10, 20, 20],
+            "model": ["dot", "mlp", "dot", "mlp"],
+            "rmse": [0.5, 0.8, 0.2, 0.6],
+            "naive_rmse": [1.0] * 4,
+            "noise": [0.1] * 4,
+        }
+    )
     _is_figure(P.plot_learn_dot_product(frame), 1)
     _is_figure(P.plot_id_memory(X.memory_table()), 1)
-    hashing = pd.DataFrame({"side": ["exact", "user", "item"], "num_bins": [0, 8, 16], "ids": [0, 30, 40],
-                            "collided_fraction": [0, 0.9, 0.95], "expected_collided_fraction": [0, 0.9, 0.9],
-                            "hr@10": [0.6, 0.58, 0.3]})
+    hashing = pd.DataFrame(
+        {
+            "side": ["exact", "user", "item"],
+            "num_bins": [0, 8, 16],
+            "ids": [0, 30, 40],
+            "collided_fraction": [0, 0.9, 0.95],
+            "expected_collided_fraction": [0, 0.9, 0.9],
+            "hr@10": [0.6, 0.58, 0.3],
+        }
+    )
     _is_figure(P.plot_hashing(hashing), 2)
     fig = P.plot_hashing(hashing, popularity=0.55)
     lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
@@ -450,8 +500,16 @@ def test_start_page_checks():
 def test_course_map():
     from ncf_helpers.ui.course import plot_course_map
 
-    course = pd.DataFrame({"lesson": ["01", "02", "03"], "title": ["a", "b", "c"], "idea": ["x"] * 3,
-                           "weakness": ["w1", "w2", ""], "minutes": [40, 50, 30], "run_seconds": [10, 20, 30]})
+    course = pd.DataFrame(
+        {
+            "lesson": ["01", "02", "03"],
+            "title": ["a", "b", "c"],
+            "idea": ["x"] * 3,
+            "weakness": ["w1", "w2", ""],
+            "minutes": [40, 50, 30],
+            "run_seconds": [10, 20, 30],
+        }
+    )
     _is_figure(plot_course_map(course), 1)
     with pytest.raises(ValueError, match="lacks column"):
         plot_course_map(course.drop(columns="weakness"))

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ncf_helpers.data import leave_last_one_out
 from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect
+from ncf_helpers.data import leave_last_one_out
 from ncf_helpers.lessons.l05_two_tower import exercises as ex
 from ncf_helpers.lessons.l05_two_tower import experiments as tt
 
@@ -32,19 +32,30 @@ def keras_models(split, synthetic):
 
     nu, ni = split.num_users, split.num_items
     logit = build_model(nu, ni, "two_tower", embedding_dim=8, hidden=(8,), seed=0)
-    dense = build_model(nu, ni, "two_tower", embedding_dim=8, hidden=(8,), output="sigmoid_dense",
-                        tower_activation="linear", seed=0)
+    dense = build_model(
+        nu, ni, "two_tower", embedding_dim=8, hidden=(8,), output="sigmoid_dense", tower_activation="linear", seed=0
+    )
     dense.get_layer("prediction").set_weights([np.array([[-2.0]], np.float32), np.array([0.5], np.float32)])
-    content = build_model(nu, ni, "two_tower", embedding_dim=8, hidden=(8,), seed=0,
-                          item_features=synthetic.genre_matrix(), id_dropout=0.3)
+    content = build_model(
+        nu,
+        ni,
+        "two_tower",
+        embedding_dim=8,
+        hidden=(8,),
+        seed=0,
+        item_features=synthetic.genre_matrix(),
+        id_dropout=0.3,
+    )
     mlp = build_model(nu, ni, "mlp", embedding_dim=8, hidden=(8,), seed=0)
     rng = np.random.default_rng(0)
     for m in (logit, dense):  # spread the untrained vectors out, so float32 outputs do not tie
         for name in ("user_embedding", "item_embedding"):
             layer = m.get_layer(name)
             layer.set_weights([rng.normal(0.0, 0.5, layer.get_weights()[0].shape).astype(np.float32)])
-    return {name: KerasRecommender(m, name=name) for name, m in
-            (("logit", logit), ("dense", dense), ("content", content), ("mlp", mlp))}
+    return {
+        name: KerasRecommender(m, name=name)
+        for name, m in (("logit", logit), ("dense", dense), ("content", content), ("mlp", mlp))
+    }
 
 
 # ---------------------------------------------------------------------------------------------- no Keras
@@ -104,8 +115,9 @@ def test_neighbour_genre_overlap(synthetic):
     gm = synthetic.genre_matrix()
     items, pool = np.arange(0, 60), np.arange(60, synthetic.num_items)
     rng = np.random.default_rng(1)
-    out = tt.neighbour_genre_overlap({"genres": gm, "noise": rng.normal(size=(synthetic.num_items, 8))},
-                                     synthetic, items, pool, k=5).set_index("space")["jaccard"]
+    out = tt.neighbour_genre_overlap(
+        {"genres": gm, "noise": rng.normal(size=(synthetic.num_items, 8))}, synthetic, items, pool, k=5
+    ).set_index("space")["jaccard"]
     assert list(out.index) == ["genres", "noise", "random films"]
     # Neighbours in the genre space itself share (nearly) all genres; random vectors do not.
     assert out["genres"] > 0.8 > out["noise"] + 0.3 and abs(out["noise"] - out["random films"]) < 0.15
@@ -125,8 +137,9 @@ def test_neighbour_genre_overlap_by_hand():
 
     vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
     popularity = np.array([1.0, 2.0, 3.0, 10.0])  # film 3 is the most popular, then film 2
-    out = tt.neighbour_genre_overlap({"v": vectors}, Tiny(), np.arange(4), np.arange(4), k=1,
-                                     popularity=popularity).set_index("space")
+    out = tt.neighbour_genre_overlap(
+        {"v": vectors}, Tiny(), np.arange(4), np.arange(4), k=1, popularity=popularity
+    ).set_index("space")
     assert list(out.index) == ["v", "random films", "most popular films"]
     # nearest neighbours 0->1 (1), 1->0 (1), 2->3 (1/2), 3->2 (1/2): mean 3/4
     assert out.loc["v", "jaccard"] == pytest.approx(0.75)
@@ -153,8 +166,11 @@ def test_fresh_item_hits_and_context_ranking_with_a_classic_model(split, synthet
     known = np.unique(split.train_item_idx)
     assert fresh["users"].iloc[0] == int((~np.isin(split.test["item_idx"], known)).sum())
     table, rankers = tt.context_ranking(pop, synthetic, split)
-    assert list(table.index) == ["retrieval score only", "ranker: score + popularity",
-                                 "ranker: + film age at request time"]
+    assert list(table.index) == [
+        "retrieval score only",
+        "ranker: score + popularity",
+        "ranker: + film age at request time",
+    ]
     # the retrieval row ranks the test requests by the model's score alone: the shared harness' numbers
     from ncf_helpers.evaluate import evaluate
 
@@ -229,24 +245,42 @@ def test_plots():
 
     from ncf_helpers.lessons.l05_two_tower import plots
 
-    scaling = pd.DataFrame({"method": ["score every pair (MLP)", "two-tower index"] * 2,
-                            "num_items": [1000, 1000, 10000, 10000], "median ms": [2.0, 1.0, 8.0, 1.2],
-                            "rows through a network": [1000, 1, 10000, 1]})
+    scaling = pd.DataFrame(
+        {
+            "method": ["score every pair (MLP)", "two-tower index"] * 2,
+            "num_items": [1000, 1000, 10000, 10000],
+            "median ms": [2.0, 1.0, 8.0, 1.2],
+            "rows through a network": [1000, 1, 10000, 1],
+        }
+    )
     assert isinstance(plots.plot_serving_cost(scaling), Figure)
     fig = plots.plot_serving_cost(scaling.drop(columns="best ms", errors="ignore"), mark=5000)
     assert "5,000 items" in " ".join(t.get_text() for t in fig.axes[1].get_legend().get_texts())
     pairs = pd.DataFrame({"dot": [0.0, 1.0, 2.0], "score": [0.6, 0.4, 0.2], "held_out": [True, False, False]})
-    rankings = pd.DataFrame({"hr@10": [0.6, 0.02, 0.6], "w": -0.5, "b": 0.1},
-                            index=["model output", "index: largest u.v", "index: largest (w u).v"])
+    rankings = pd.DataFrame(
+        {"hr@10": [0.6, 0.02, 0.6], "w": -0.5, "b": 0.1},
+        index=["model output", "index: largest u.v", "index: largest (w u).v"],
+    )
     fig = plots.plot_sigmoid_dense(pairs, rankings)
     assert "w = -0.50" in fig._suptitle.get_text()
     overlap = pd.DataFrame({"space": ["IDs only", "IDs + genres", "random films"], "jaccard": [0.15, 0.9, 0.15]})
-    fresh = pd.DataFrame({"model": ["a", "a", "b", "b"], "items": ["new in test", "seen in training"] * 2,
-                          "users": [28, 580, 28, 580], "hr@10": [0.0, 0.6, 0.1, 0.62]})
+    fresh = pd.DataFrame(
+        {
+            "model": ["a", "a", "b", "b"],
+            "items": ["new in test", "seen in training"] * 2,
+            "users": [28, 580, 28, 580],
+            "hr@10": [0.0, 0.6, 0.1, 0.62],
+        }
+    )
     assert isinstance(plots.plot_side_features(overlap, fresh), Figure)
     cache = pd.concat([tt.context_cache_size(n, {"hour": 24}).assign(users=n) for n in (610, 10**8)])
-    latency = pd.DataFrame({"query vector": ["cached user vector", "query tower with context"],
-                            "network calls / request": [0, 1], "median ms": [0.1, 2.0]})
+    latency = pd.DataFrame(
+        {
+            "query vector": ["cached user vector", "query tower with context"],
+            "network calls / request": [0, 1],
+            "median ms": [0.1, 2.0],
+        }
+    )
     assert isinstance(plots.plot_context(cache, latency), Figure)
     table = pd.DataFrame({"hr@10": [0.6, 0.7], "ndcg@10": [0.4, 0.45]}, index=["a", "b"])
     fig = plots.plot_ranking_stage(table, pd.Series([1.0, -2.0], index=["x", "y"]))
@@ -299,8 +333,11 @@ def test_exercise_5_3():
     assert ex.check_genre_profile(good)
     with pytest.raises(ExerciseIncorrect, match="sum"):
         ex.check_genre_profile(lambda g, liked: g[np.asarray(liked, dtype=int)].sum(axis=0))
-    with pytest.raises(ExerciseIncorrect, match="empty case"), np.errstate(all="ignore"), \
-            pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+    with (
+        pytest.raises(ExerciseIncorrect, match="empty case"),
+        np.errstate(all="ignore"),
+        pytest.warns(RuntimeWarning, match="Mean of empty slice"),
+    ):
         ex.check_genre_profile(lambda g, liked: g[np.asarray(liked, dtype=int)].mean(axis=0))
 
 

@@ -21,18 +21,32 @@ from ncf_helpers.interactions import (
 #   user 0 rated items 0, 1, 3      user 1 rated items 0, 3
 #   user 2 rated items 0, 1, 3, 4   user 3 rated items 1, 2, 3
 RATED = {0: [0, 1, 3], 1: [0, 3], 2: [0, 1, 3, 4], 3: [1, 2, 3]}
-STARS = {(0, 0): 5, (0, 1): 3, (0, 3): 1, (1, 0): 4, (1, 3): 1, (2, 0): 1, (2, 1): 1, (2, 3): 5, (2, 4): 4,
-         (3, 1): 1, (3, 2): 5, (3, 3): 4}
+STARS = {
+    (0, 0): 5,
+    (0, 1): 3,
+    (0, 3): 1,
+    (1, 0): 4,
+    (1, 3): 1,
+    (2, 0): 1,
+    (2, 1): 1,
+    (2, 3): 5,
+    (2, 4): 4,
+    (3, 1): 1,
+    (3, 2): 5,
+    (3, 3): 4,
+}
 
 
 def hand_frame() -> pd.DataFrame:
     pairs = sorted(STARS)
-    return pd.DataFrame({
-        "user_idx": [u for u, _ in pairs],
-        "item_idx": [i for _, i in pairs],
-        "rating": np.array([STARS[p] for p in pairs], dtype=np.float32),
-        "timestamp": np.arange(len(pairs)),
-    })
+    return pd.DataFrame(
+        {
+            "user_idx": [u for u, _ in pairs],
+            "item_idx": [i for _, i in pairs],
+            "rating": np.array([STARS[p] for p in pairs], dtype=np.float32),
+            "timestamp": np.arange(len(pairs)),
+        }
+    )
 
 
 def test_binary_and_explicit_matrix_by_hand():

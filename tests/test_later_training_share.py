@@ -11,12 +11,14 @@ from ncf_helpers.interactions import later_training_share
 
 
 def _split(train_times, test_times, train_labels=None) -> Split:
-    train = pd.DataFrame({"user_idx": np.arange(len(train_times)) % 2, "item_idx": np.arange(len(train_times)),
-                          "timestamp": train_times})
+    train = pd.DataFrame(
+        {"user_idx": np.arange(len(train_times)) % 2, "item_idx": np.arange(len(train_times)), "timestamp": train_times}
+    )
     if train_labels is not None:
         train["label"] = train_labels
-    test = pd.DataFrame({"user_idx": np.arange(len(test_times)), "item_idx": np.arange(len(test_times)) + 50,
-                         "timestamp": test_times})
+    test = pd.DataFrame(
+        {"user_idx": np.arange(len(test_times)), "item_idx": np.arange(len(test_times)) + 50, "timestamp": test_times}
+    )
     return Split(num_users=5, num_items=100, train=train, test=test)
 
 
@@ -45,8 +47,12 @@ def test_matches_brute_force_on_leave_last_one_out(synthetic):
 
 
 def test_clear_errors():
-    bare = Split(num_users=2, num_items=2, train=pd.DataFrame({"user_idx": [0], "item_idx": [0]}),
-                 test=pd.DataFrame({"user_idx": [1], "item_idx": [1]}))
+    bare = Split(
+        num_users=2,
+        num_items=2,
+        train=pd.DataFrame({"user_idx": [0], "item_idx": [0]}),
+        test=pd.DataFrame({"user_idx": [1], "item_idx": [1]}),
+    )
     with pytest.raises(ValueError, match="timestamp"):
         later_training_share(bare)
     with pytest.raises(ValueError, match="Split"):

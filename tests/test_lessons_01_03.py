@@ -4,9 +4,8 @@ records must lie in sane ranges, and the lessons must show their figures."""
 
 from __future__ import annotations
 
-import re
-
 import math
+import re
 
 import pytest
 
@@ -125,8 +124,13 @@ def test_lessons_import_tensorflow_only_where_needed(lesson_run):
     cells = lesson_run("03_matrix_factorization").notebook.cells
     first = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "ncf_helpers.models" in c.source)
     params = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
-    headings = [line for c in cells[:first] if c.cell_type == "markdown" for line in c.source.splitlines()
-                if line.startswith("#")]
+    headings = [
+        line
+        for c in cells[:first]
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("#")
+    ]
     heading = headings[-1]
     # not in Setup: the import comes after the parameters cell and at least one section of classical MF ...
     assert first > params + 3, "lesson 03 imports TensorFlow in its Setup; import it in the Keras section"

@@ -127,7 +127,8 @@ def test_lesson_shows_its_figures_and_the_widget(run04):
     assert widget_cells, "the lesson must display the interaction explorer"
     outputs = widget_cells[0].get("outputs", [])
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), (
-        "the explorer cell displayed no widget")
+        "the explorer cell displayed no widget"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- 00

@@ -12,8 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-COMPARED = ("popularity", "usercf", "itemcf", "ials", "mf_dot", "gmf", "mlp", "neumf", "two_tower", "mf_32",
-            "gmf_32")
+COMPARED = ("popularity", "usercf", "itemcf", "ials", "mf_dot", "gmf", "mlp", "neumf", "two_tower", "mf_32", "gmf_32")
 
 
 def _real(records) -> bool:
@@ -148,12 +147,16 @@ def recorded_06(movielens):
     from ncf_helpers.lessons.l06_comparison import experiments as cmp
 
     seeds = (0, 1, 2)
-    splits = {"loo": leave_last_one_out(movielens, threshold=3.5, num_negatives=99, seed=0),
-              "time": temporal_split(movielens, test_fraction=0.2, threshold=3.5, num_negatives=99, seed=0),
-              "labels": random_split(movielens, test_fraction=0.2, seed=0, threshold=3.5)}
-    runs = {"loo": cmp.find_recorded(splits["loo"], movielens.name, cmp.MODELS, seeds),
-            "time": cmp.find_recorded(splits["time"], movielens.name, cmp.MODELS, seeds),
-            "labels": cmp.find_recorded(splits["labels"], movielens.name, ["MF (dot)", "GMF", "MLP", "NeuMF"], seeds)}
+    splits = {
+        "loo": leave_last_one_out(movielens, threshold=3.5, num_negatives=99, seed=0),
+        "time": temporal_split(movielens, test_fraction=0.2, threshold=3.5, num_negatives=99, seed=0),
+        "labels": random_split(movielens, test_fraction=0.2, seed=0, threshold=3.5),
+    }
+    runs = {
+        "loo": cmp.find_recorded(splits["loo"], movielens.name, cmp.MODELS, seeds),
+        "time": cmp.find_recorded(splits["time"], movielens.name, cmp.MODELS, seeds),
+        "labels": cmp.find_recorded(splits["labels"], movielens.name, ["MF (dot)", "GMF", "MLP", "NeuMF"], seeds),
+    }
     assert all(run is not None for run in runs.values()), "re-run benchmarks/comparison.py"
     return cmp, splits, runs
 
@@ -202,9 +205,9 @@ def test_lesson_06_prose_matches_the_recorded_run(recorded_06):
     assert round(1 / 28, 3) == 0.036
     # "None of the four planned differences is clear on the time split ... 3.5 to 5.5 times wider"
     for a, b, _ in cmp.PLANNED_PAIRS:
-        t, l = diff("time", a, b), diff("loo", a, b)
+        t, lo = diff("time", a, b), diff("loo", a, b)
         assert not clear(t), (a, b)
-        assert 3.45 <= (t[2] - t[1]) / (l[2] - l[1]) < 5.55, (a, b)
+        assert 3.45 <= (t[2] - t[1]) / (lo[2] - lo[1]) < 5.55, (a, b)
     assert [round(x, 3) for x in diff("time", "MF-32", "MLP")] == [0.083, -0.012, 0.202]
     # Section 6: ROC-AUC from 0.774 to 0.796 (within 0.022); the MLP level with NeuMF and ahead of GMF; tau 0.33
     auc = labels["roc_auc_mean"]

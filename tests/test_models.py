@@ -25,7 +25,6 @@ from ncf_helpers.models import (  # noqa: E402
     item_vectors,
     load_model,
     serving_cost,
-    set_known_items,
     train,
     user_genre_profile,
     user_vectors,
@@ -54,15 +53,30 @@ def trained_dot(split):
 def cold_split(split):
     """The split with every training row of items 0-4 removed: five cold-start items."""
     train_rows = split.train[split.train["item_idx"] >= 5].reset_index(drop=True)
-    return type(split)(split.num_users, split.num_items, train_rows, split.test, split.test_negatives,
-                       split.valid, split.valid_negatives)
+    return type(split)(
+        split.num_users,
+        split.num_items,
+        train_rows,
+        split.test,
+        split.test_negatives,
+        split.valid,
+        split.valid_negatives,
+    )
 
 
 @pytest.fixture(scope="module")
 def trained_tower(cold_split, genres):
     """A two-tower model with genre side features, trained one epoch on ``cold_split``."""
-    return fit_model(cold_split, "two_tower", seed=0, item_features=genres, user_features="profile",
-                     id_dropout=0.3, eval_metrics=False, **FAST)
+    return fit_model(
+        cold_split,
+        "two_tower",
+        seed=0,
+        item_features=genres,
+        user_features="profile",
+        id_dropout=0.3,
+        eval_metrics=False,
+        **FAST,
+    )
 
 
 def _rand(model, seed=1):
@@ -94,7 +108,8 @@ def test_layer_names_are_stable():
     assert {"user_embedding", "item_embedding", "user_bias", "item_bias"} <= names(build_model(3, 4, "dot"))
     assert {"user_embedding", "item_embedding", "mlp_hidden_1", "mlp_hidden_2"} <= names(build_model(3, 4, "mlp"))
     assert {"gmf_user_embedding", "gmf_item_embedding", "mlp_user_embedding", "mlp_item_embedding"} <= names(
-        build_model(3, 4, "neumf"))
+        build_model(3, 4, "neumf")
+    )
     assert {"user_tower", "item_tower", "user_embedding", "item_embedding"} <= names(build_model(3, 4, "two_tower"))
 
 
@@ -136,8 +151,10 @@ def test_score_all_matches_pairwise_scores(interaction):
 def test_two_tower_scores_are_dot_products_of_tower_outputs(genres):
     nu, ni = 25, genres.shape[0]
     profile = np.random.default_rng(2).random((nu, genres.shape[1])).astype(np.float32)
-    model = _rand(build_model(nu, ni, "two_tower", embedding_dim=6, hidden=(8, 4), item_features=genres,
-                              user_features=profile), seed=3)
+    model = _rand(
+        build_model(nu, ni, "two_tower", embedding_dim=6, hidden=(8, 4), item_features=genres, user_features=profile),
+        seed=3,
+    )
     model.get_layer("item_features").set_weights([genres])  # _rand scrambled the frozen tables too
     model.get_layer("user_features").set_weights([profile])
     model.get_layer("item_id_gate").known.assign(np.ones(ni, np.float32))
@@ -172,11 +189,14 @@ def test_neumf_loads_pretrained_gmf_and_mlp(alpha):
     gmf = _rand(build_model(12, 15, "gmf", embedding_dim=4, seed=0), seed=10)
     mlp = _rand(build_model(12, 15, "mlp", embedding_dim=3, hidden=(6, 2), output="logit", seed=1), seed=11)
     neumf = build_model(12, 15, "neumf", pretrained=(gmf, mlp), alpha=alpha, output="logit")
-    for target, model, source in [("gmf_user_embedding", gmf, "user_embedding"),
-                                  ("gmf_item_embedding", gmf, "item_embedding"),
-                                  ("mlp_user_embedding", mlp, "user_embedding"),
-                                  ("mlp_item_embedding", mlp, "item_embedding"),
-                                  ("mlp_hidden_1", mlp, "mlp_hidden_1"), ("mlp_hidden_2", mlp, "mlp_hidden_2")]:
+    for target, model, source in [
+        ("gmf_user_embedding", gmf, "user_embedding"),
+        ("gmf_item_embedding", gmf, "item_embedding"),
+        ("mlp_user_embedding", mlp, "user_embedding"),
+        ("mlp_item_embedding", mlp, "item_embedding"),
+        ("mlp_hidden_1", mlp, "mlp_hidden_1"),
+        ("mlp_hidden_2", mlp, "mlp_hidden_2"),
+    ]:
         for a, b in zip(neumf.get_layer(target).get_weights(), model.get_layer(source).get_weights()):
             np.testing.assert_array_equal(a, b)
     h, b = neumf.get_layer("prediction").get_weights()

@@ -26,7 +26,6 @@ import pytest
 from ncf_helpers.data import DATASETS, DataUnavailableError, data_dir_candidates, load_dataset, load_movielens
 from ncf_helpers.data import movielens as ml
 
-
 # ---------------------------------------------------------------------------------------------------- fixtures
 RATINGS_CSV = (
     "userId,movieId,rating,timestamp\r\n"
@@ -58,8 +57,10 @@ LATEST_FILES = {
 N_RATINGS, N_MOVIES, N_USERS, N_RATED = 8, 6, 3, 4
 # the rule every ID / timestamp error states (ncf_helpers.data.checks.check_integer_column)
 IDS = "IDs must be whole numbers from 0 to 9,223,372,036,854,775,807 (int64), written with digits only (e.g. 42)."
-TIMES = ("Timestamps (seconds since 1970-01-01 UTC) must be whole numbers from 0 to 9,223,372,036,854,775,807 "
-         "(int64), written with digits only (e.g. 964982703).")
+TIMES = (
+    "Timestamps (seconds since 1970-01-01 UTC) must be whole numbers from 0 to 9,223,372,036,854,775,807 "
+    "(int64), written with digits only (e.g. 964982703)."
+)
 FIX = "Correct or delete that line."
 
 
@@ -227,8 +228,9 @@ def test_download_creates_missing_cache_root(server, tmp_path, monkeypatch):
 
 def test_registered_dataset_via_load_dataset(server, cache, monkeypatch):
     monkeypatch.setitem(DATASETS, "ml-fixture", DATASETS["ml-latest-small"])  # removed again after the test
-    spec = ml.register_dataset("ml-fixture", fixture_spec(url="https://example.invalid/x/ml-fixture.zip",
-                                                          folder="ml-fixture"))
+    spec = ml.register_dataset(
+        "ml-fixture", fixture_spec(url="https://example.invalid/x/ml-fixture.zip", folder="ml-fixture")
+    )
     assert DATASETS["ml-fixture"] is spec
     ds = load_dataset("ml-fixture", base_url=server.url + "/ok", progress=False)
     assert ds.name == "ml-fixture" and ds.num_ratings == N_RATINGS
@@ -336,8 +338,9 @@ def test_hanging_dns_lookup_is_cut_off(cache, monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
     monkeypatch.setattr(ml.threading, "Thread", Thread)
     try:
-        err = _expect_unavailable(cache, base_url="http://files.example.invalid/movielens", spec=fixture_spec(),
-                                  timeout=(0.3, 7))
+        err = _expect_unavailable(
+            cache, base_url="http://files.example.invalid/movielens", spec=fixture_spec(), timeout=(0.3, 7)
+        )
         # the error came back while the lookup was still hanging: the loader gave up after connect + 0.5 s
         assert entered.is_set() and not release.is_set()
         assert joins == [pytest.approx(0.8)]
@@ -419,8 +422,7 @@ def test_data_dir_argument(tmp_path, cache, server):
     assert load_movielens(data_dir=folder, spec=fixture_spec()).num_ratings == N_RATINGS
     assert load_movielens(data_dir=folder.parent, spec=fixture_spec()).source == str(folder)
     hits = len(server.hits)
-    err = _expect_unavailable(cache, data_dir=tmp_path / "nowhere", base_url=server.url + "/ok",
-                              spec=fixture_spec())
+    err = _expect_unavailable(cache, data_dir=tmp_path / "nowhere", base_url=server.url + "/ok", spec=fixture_spec())
     assert str(tmp_path / "nowhere") in str(err)
     assert len(server.hits) == hits  # an explicit data_dir is never downloaded into
 
@@ -440,9 +442,27 @@ def test_unknown_name():
 
 
 # ---------------------------------------------------------------------------------------------------- parsers
-ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-                 "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-                 "War", "Western"]
+ML100K_GENRES = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 
 
 def _flags(*names: str) -> str:
@@ -451,7 +471,9 @@ def _flags(*names: str) -> str:
 
 def _ml100k_files(data: str | None = None) -> dict[str, str]:
     return {
-        "u.data": data if data is not None else (
+        "u.data": data
+        if data is not None
+        else (
             "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n"
             "196\t377\t5\t881250950\n244\t51\t2\t880606923\n"
         ),
@@ -483,29 +505,50 @@ def test_ml100k_parser(tmp_path):
 @pytest.mark.parametrize(
     "data, message",
     [
-        ("196\t242\t3\t881250949\n186\t302\t6\t891717742\n",
-         "line 2, field 3 (rating): 6.0 is outside [1.0, 5.0]. Ratings of this data set must lie in [1.0, 5.0]. "
-         "Correct or delete that line."),
-        ("196\t242\t3\t881250949\n186\t302\t3.5\t891717742\n",
-         "line 2, field 3 (rating): 3.5 is not a multiple of 1.0; this data set rates in steps of 1.0. "
-         "Correct or delete that line."),
-        ("196\t242\t3\t881250949\n\n186\t99999999999999999999999\t3\t891717742\n",  # line 2 is blank
-         f"line 3, field 2 (item id): '99999999999999999999999' is too large. {IDS} Correct or delete that line."),
-        ("196\t242\t3\t881250949\n186\t302\t3\n",
-         f"line 2, field 4 (timestamp): the cell is empty. {TIMES} Correct or delete that line."),
-        ("196\t242\t3\t881250949\t7\n186\t302\t3\t891717742\t7\n",  # 5 fields everywhere: not shifted by one
-         "line 1 has 5 fields separated by '\\t'; expected 4 (user id, item id, rating, timestamp). Fix that line "
-         "(a stray separator or a missing value?)."),
-        ("196\t242\t3\t881250949\n186\t302\t3\t891717742\t7\n",
-         "line 2 has 5 fields separated by '\\t'; expected 4 (user id, item id, rating, timestamp). Fix that line "
-         "(a stray separator or a missing value?)."),
-        ("196\t242\t3\t881250949\n186\t999\t3\t891717742\n",
-         "line 2, field 2 (item id): item 999 is not in {folder}/u.item (1 rating(s) in all refer to 1 id(s) "
-         "missing there: 999). Every rated item must be listed in {folder}/u.item: add the missing items there, "
-         "delete those ratings, or use a ratings file and an items file from the same release."),
+        (
+            "196\t242\t3\t881250949\n186\t302\t6\t891717742\n",
+            "line 2, field 3 (rating): 6.0 is outside [1.0, 5.0]. Ratings of this data set must lie in [1.0, 5.0]. "
+            "Correct or delete that line.",
+        ),
+        (
+            "196\t242\t3\t881250949\n186\t302\t3.5\t891717742\n",
+            "line 2, field 3 (rating): 3.5 is not a multiple of 1.0; this data set rates in steps of 1.0. "
+            "Correct or delete that line.",
+        ),
+        (
+            "196\t242\t3\t881250949\n\n186\t99999999999999999999999\t3\t891717742\n",  # line 2 is blank
+            f"line 3, field 2 (item id): '99999999999999999999999' is too large. {IDS} Correct or delete that line.",
+        ),
+        (
+            "196\t242\t3\t881250949\n186\t302\t3\n",
+            f"line 2, field 4 (timestamp): the cell is empty. {TIMES} Correct or delete that line.",
+        ),
+        (
+            "196\t242\t3\t881250949\t7\n186\t302\t3\t891717742\t7\n",  # 5 fields everywhere: not shifted by one
+            "line 1 has 5 fields separated by '\\t'; expected 4 (user id, item id, rating, timestamp). Fix that line "
+            "(a stray separator or a missing value?).",
+        ),
+        (
+            "196\t242\t3\t881250949\n186\t302\t3\t891717742\t7\n",
+            "line 2 has 5 fields separated by '\\t'; expected 4 (user id, item id, rating, timestamp). Fix that line "
+            "(a stray separator or a missing value?).",
+        ),
+        (
+            "196\t242\t3\t881250949\n186\t999\t3\t891717742\n",
+            "line 2, field 2 (item id): item 999 is not in {folder}/u.item (1 rating(s) in all refer to 1 id(s) "
+            "missing there: 999). Every rated item must be listed in {folder}/u.item: add the missing items there, "
+            "delete those ratings, or use a ratings file and an items file from the same release.",
+        ),
     ],
-    ids=["out-of-range", "half-star", "overflow-after-blank-line", "missing-field", "extra-field-everywhere",
-         "extra-field", "unknown-item"],
+    ids=[
+        "out-of-range",
+        "half-star",
+        "overflow-after-blank-line",
+        "missing-field",
+        "extra-field-everywhere",
+        "extra-field",
+        "unknown-item",
+    ],
 )
 def test_ml100k_bad_row_is_named(tmp_path, data, message):
     folder = _write_folder(tmp_path / "ml-100k", _ml100k_files(data), encoding="latin-1")
@@ -521,8 +564,10 @@ def test_ml100k_items_file_errors(tmp_path):
     spec = DATASETS["ml-100k"].replace(row_counts={})
     with pytest.raises(ValueError) as err:
         load_movielens("ml-100k", data_dir=folder, spec=spec)
-    assert str(err.value) == (f"{folder}/u.item: line 6, field 1 (movie id): item 242 appears again; it first "
-                              "appears on line 2. Each item must be listed once: delete one of the two.")
+    assert str(err.value) == (
+        f"{folder}/u.item: line 6, field 1 (movie id): item 242 appears again; it first "
+        "appears on line 2. Each item must be listed once: delete one of the two."
+    )
     files["u.item"] = _ml100k_files()["u.item"].replace(_flags("Comedy"), _flags("Comedy").replace("1", "2"), 1)
     folder = _write_folder(tmp_path / "b" / "ml-100k", files, encoding="latin-1")
     with pytest.raises(ValueError, match=r"u\.item: line 2 should end with 19 genre flags \(0 or 1\)\.$"):
@@ -537,10 +582,14 @@ ML1M_MOVIES = (
 
 
 def test_ml1m_parser(tmp_path):
-    folder = _write_folder(tmp_path / "ml-1m", {
-        "ratings.dat": "1::1193::5::978300760\n1::260::4::978300761\n2::73::3::978298413\n2::1::1::978299000\n",
-        "movies.dat": ML1M_MOVIES + "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n",
-    }, encoding="latin-1")
+    folder = _write_folder(
+        tmp_path / "ml-1m",
+        {
+            "ratings.dat": "1::1193::5::978300760\n1::260::4::978300761\n2::73::3::978298413\n2::1::1::978299000\n",
+            "movies.dat": ML1M_MOVIES + "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n",
+        },
+        encoding="latin-1",
+    )
     ds = load_movielens("ml-1m", data_dir=folder, spec=DATASETS["ml-1m"].replace(row_counts={}))
     assert ds.num_ratings == 4 and ds.num_users == 2 and ds.num_items == 4
     items = ds.items.set_index("item_id")
@@ -553,19 +602,32 @@ def test_ml1m_parser(tmp_path):
 @pytest.mark.parametrize(
     "ratings, message",
     [
-        ("1::1::5::978300760\n1::x7::4::978300761\n",
-         f"line 2, field 2 (MovieID): 'x7' is not a whole number. {IDS} Correct or delete that line."),
-        ("1::1::5::978300760\n-1::1::4::978300761\n", f"line 2, field 1 (UserID): -1 is negative. {IDS} Correct or delete that line."),
-        ("1::1::5::978300760::9\n1::1::4::978300761\n",  # an extra '::9' must not be ignored
-         "line 1 should read UserID::MovieID::Rating::Timestamp (4 fields separated by '::'). Fix that line."),
-        ("1::1::5::978300760\n2::260:4::978300761\n",
-         "line 2 should read UserID::MovieID::Rating::Timestamp (4 fields separated by '::'). Fix that line."),
-        ("1::1::5::978300760\n\n2::260::4::978300761::\n",  # a blank line 2 is fine; line 3 ends with a stray '::'
-         "line 3 should read UserID::MovieID::Rating::Timestamp (4 fields separated by '::'). Fix that line."),
-        ("1::1::5::978300760\n2::1::1::978300761\n2::1::3::978300762\n",
-         "line 3: the (user, item) pair (2, 1) appears again; it first appears on line 2. Each pair must appear once: "
-         "delete one of them, or pass duplicates='last' to keep the most recent rating or duplicates='mean' to "
-         "average them."),
+        (
+            "1::1::5::978300760\n1::x7::4::978300761\n",
+            f"line 2, field 2 (MovieID): 'x7' is not a whole number. {IDS} Correct or delete that line.",
+        ),
+        (
+            "1::1::5::978300760\n-1::1::4::978300761\n",
+            f"line 2, field 1 (UserID): -1 is negative. {IDS} Correct or delete that line.",
+        ),
+        (
+            "1::1::5::978300760::9\n1::1::4::978300761\n",  # an extra '::9' must not be ignored
+            "line 1 should read UserID::MovieID::Rating::Timestamp (4 fields separated by '::'). Fix that line.",
+        ),
+        (
+            "1::1::5::978300760\n2::260:4::978300761\n",
+            "line 2 should read UserID::MovieID::Rating::Timestamp (4 fields separated by '::'). Fix that line.",
+        ),
+        (
+            "1::1::5::978300760\n\n2::260::4::978300761::\n",  # a blank line 2 is fine; line 3 ends with a stray '::'
+            "line 3 should read UserID::MovieID::Rating::Timestamp (4 fields separated by '::'). Fix that line.",
+        ),
+        (
+            "1::1::5::978300760\n2::1::1::978300761\n2::1::3::978300762\n",
+            "line 3: the (user, item) pair (2, 1) appears again; it first appears on line 2. Each pair must appear once: "
+            "delete one of them, or pass duplicates='last' to keep the most recent rating or duplicates='mean' to "
+            "average them.",
+        ),
     ],
     ids=["text-id", "negative-id", "extra-field", "single-colon", "trailing-separator", "duplicate-pair"],
 )
@@ -577,18 +639,24 @@ def test_ml1m_bad_row_is_named(tmp_path, ratings, message):
 
 
 def test_ml1m_movies_file_errors(tmp_path):
-    folder = _write_folder(tmp_path / "ml-1m", {"ratings.dat": "1::1::5::978300760\n", "movies.dat": ML1M_MOVIES},
-                           encoding="latin-1")
+    folder = _write_folder(
+        tmp_path / "ml-1m", {"ratings.dat": "1::1::5::978300760\n", "movies.dat": ML1M_MOVIES}, encoding="latin-1"
+    )
     spec = DATASETS["ml-1m"].replace(row_counts={})
     (folder / "movies.dat").write_bytes(b"1::Toy Story (1995)\n")
     with pytest.raises(ValueError) as err:
         load_movielens("ml-1m", data_dir=folder, spec=spec)
-    assert str(err.value) == f"{folder}/movies.dat: line 1 should read 'MovieID::Title::Genres'; it has '1::Toy Story (1995)'."
+    assert (
+        str(err.value)
+        == f"{folder}/movies.dat: line 1 should read 'MovieID::Title::Genres'; it has '1::Toy Story (1995)'."
+    )
     (folder / "movies.dat").write_bytes((ML1M_MOVIES + "\n260::Star Wars (again)::Action\n").encode("latin-1"))
     with pytest.raises(ValueError) as err:
         load_movielens("ml-1m", data_dir=folder, spec=spec)
-    assert str(err.value) == (f"{folder}/movies.dat: line 5, field 1 (MovieID): item 260 appears again; it first "
-                              "appears on line 2. Each item must be listed once: delete one of the two.")
+    assert str(err.value) == (
+        f"{folder}/movies.dat: line 5, field 1 (MovieID): item 260 appears again; it first "
+        "appears on line 2. Each item must be listed once: delete one of the two."
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- bad input
@@ -599,45 +667,94 @@ GOOD = "1,1,4.0,964982703\n"
 @pytest.mark.parametrize(
     "ratings_text, message",
     [
-        ("userId,movieId,timestamp\n1,1,964982703\n",
-         "missing column(s) ['rating']; found ['userId', 'movieId', 'timestamp']. Expected ['userId', 'movieId', "
-         "'rating', 'timestamp']."),
-        (HEADER + GOOD + "1,99999999999999999999999,4.0,964982703\n",  # would wrap to -9223372036854775808
-         f"line 3, column 'movieId': '99999999999999999999999' is too large. {IDS} {FIX}"),
-        (HEADER + GOOD + "9223372036854775808,3,4.0,964982703\n",  # 2**63: one beyond int64 (pandas: uint64)
-         f"line 3, column 'userId': 9223372036854775808 is too large. {IDS} {FIX}"),
-        (HEADER + GOOD + "1,abc,4.0,964982703\n", f"line 3, column 'movieId': 'abc' is not a whole number. {IDS} {FIX}"),
-        (HEADER + GOOD + "1,3.5,4.0,964982703\n", f"line 3, column 'movieId': '3.5' is not a whole number. {IDS} {FIX}"),
+        (
+            "userId,movieId,timestamp\n1,1,964982703\n",
+            "missing column(s) ['rating']; found ['userId', 'movieId', 'timestamp']. Expected ['userId', 'movieId', "
+            "'rating', 'timestamp'].",
+        ),
+        (
+            HEADER + GOOD + "1,99999999999999999999999,4.0,964982703\n",  # would wrap to -9223372036854775808
+            f"line 3, column 'movieId': '99999999999999999999999' is too large. {IDS} {FIX}",
+        ),
+        (
+            HEADER + GOOD + "9223372036854775808,3,4.0,964982703\n",  # 2**63: one beyond int64 (pandas: uint64)
+            f"line 3, column 'userId': 9223372036854775808 is too large. {IDS} {FIX}",
+        ),
+        (
+            HEADER + GOOD + "1,abc,4.0,964982703\n",
+            f"line 3, column 'movieId': 'abc' is not a whole number. {IDS} {FIX}",
+        ),
+        (
+            HEADER + GOOD + "1,3.5,4.0,964982703\n",
+            f"line 3, column 'movieId': '3.5' is not a whole number. {IDS} {FIX}",
+        ),
         (HEADER + GOOD + "1,,4.0,964982703\n", f"line 3, column 'movieId': the cell is empty. {IDS} {FIX}"),
         (HEADER + GOOD + "-4,3,4.0,964982703\n", f"line 3, column 'userId': -4 is negative. {IDS} {FIX}"),
         (HEADER + GOOD + "2.5,3,4.0,964982703\n", f"line 3, column 'userId': '2.5' is not a whole number. {IDS} {FIX}"),
-        (HEADER + GOOD + "1,3,4.0,9.6e8\n", f"line 3, column 'timestamp': '9.6e8' is not a whole number. {TIMES} {FIX}"),
-        (HEADER + GOOD + "1,3,4.0,964982703\n2,3,,964982703\n",
-         f"line 4, column 'rating': the cell is empty. Ratings must be numbers. {FIX}"),
-        (HEADER + GOOD + "1,3,inf,964982703\n", f"line 3, column 'rating': inf is not a finite number. Ratings must be finite numbers. {FIX}"),
-        (HEADER + GOOD + "1,3,7.5,964982703\n",
-         f"line 3, column 'rating': 7.5 is outside [0.5, 5.0]. Ratings of this data set must lie in [0.5, 5.0]. {FIX}"),
-        (HEADER + GOOD + "1,3,3.7,964982703\n",
-         f"line 3, column 'rating': 3.7 is not a multiple of 0.5; this data set rates in steps of 0.5. {FIX}"),
+        (
+            HEADER + GOOD + "1,3,4.0,9.6e8\n",
+            f"line 3, column 'timestamp': '9.6e8' is not a whole number. {TIMES} {FIX}",
+        ),
+        (
+            HEADER + GOOD + "1,3,4.0,964982703\n2,3,,964982703\n",
+            f"line 4, column 'rating': the cell is empty. Ratings must be numbers. {FIX}",
+        ),
+        (
+            HEADER + GOOD + "1,3,inf,964982703\n",
+            f"line 3, column 'rating': inf is not a finite number. Ratings must be finite numbers. {FIX}",
+        ),
+        (
+            HEADER + GOOD + "1,3,7.5,964982703\n",
+            f"line 3, column 'rating': 7.5 is outside [0.5, 5.0]. Ratings of this data set must lie in [0.5, 5.0]. {FIX}",
+        ),
+        (
+            HEADER + GOOD + "1,3,3.7,964982703\n",
+            f"line 3, column 'rating': 3.7 is not a multiple of 0.5; this data set rates in steps of 0.5. {FIX}",
+        ),
         ("", "the file is empty. Copy or download it again."),
         (HEADER, "the file has a header but no ratings. Check that it was copied completely."),
-        (HEADER + GOOD + "1,3,4.0,964982703\n\n1,1,2.0,964982709\n",  # line 4 is blank: still counted
-         "line 5: the (user, item) pair (1, 1) appears again; it first appears on line 2. Each pair must appear once: "
-         "delete one of them, or pass duplicates='last' to keep the most recent rating or duplicates='mean' to "
-         "average them."),
-        (HEADER + GOOD + "1,3,4.0,964982703,extra\n",
-         "line 3 has 5 fields separated by ','; the header names 4. Fix that line (a stray separator or a missing value?)."),
-        (HEADER + "0,1,1,4.0,964982703\n1,1,3,4.0,964982703\n",  # pandas would silently shift every column by one
-         "line 2 has 5 fields separated by ','; the header names 4. Fix that line (a stray separator or a missing value?)."),
-        (HEADER + GOOD + "2,4,3.5,964982703\n2,99,3.5,964982703\n",  # movies 4 and 99 are not in movies.csv
-         "line 3, column 'movieId': item 4 is not in {folder}/movies.csv (2 rating(s) in all refer to 2 id(s) missing "
-         "there: 4, 99). Every rated item must be listed in {folder}/movies.csv: add the missing items there, delete "
-         "those ratings, or use a ratings file and an items file from the same release."),
+        (
+            HEADER + GOOD + "1,3,4.0,964982703\n\n1,1,2.0,964982709\n",  # line 4 is blank: still counted
+            "line 5: the (user, item) pair (1, 1) appears again; it first appears on line 2. Each pair must appear once: "
+            "delete one of them, or pass duplicates='last' to keep the most recent rating or duplicates='mean' to "
+            "average them.",
+        ),
+        (
+            HEADER + GOOD + "1,3,4.0,964982703,extra\n",
+            "line 3 has 5 fields separated by ','; the header names 4. Fix that line (a stray separator or a missing value?).",
+        ),
+        (
+            HEADER + "0,1,1,4.0,964982703\n1,1,3,4.0,964982703\n",  # pandas would silently shift every column by one
+            "line 2 has 5 fields separated by ','; the header names 4. Fix that line (a stray separator or a missing value?).",
+        ),
+        (
+            HEADER + GOOD + "2,4,3.5,964982703\n2,99,3.5,964982703\n",  # movies 4 and 99 are not in movies.csv
+            "line 3, column 'movieId': item 4 is not in {folder}/movies.csv (2 rating(s) in all refer to 2 id(s) missing "
+            "there: 4, 99). Every rated item must be listed in {folder}/movies.csv: add the missing items there, delete "
+            "those ratings, or use a ratings file and an items file from the same release.",
+        ),
     ],
-    ids=["missing-column", "overflow", "int64-plus-one", "text-item", "fractional-item", "empty-item",
-         "negative-user", "fractional-user", "float-timestamp", "nan-rating", "inf-rating", "out-of-range",
-         "not-a-half-star", "empty", "header-only", "duplicate-pair-after-blank-line", "ragged", "extra-field-everywhere",
-         "unknown-movie"],
+    ids=[
+        "missing-column",
+        "overflow",
+        "int64-plus-one",
+        "text-item",
+        "fractional-item",
+        "empty-item",
+        "negative-user",
+        "fractional-user",
+        "float-timestamp",
+        "nan-rating",
+        "inf-rating",
+        "out-of-range",
+        "not-a-half-star",
+        "empty",
+        "header-only",
+        "duplicate-pair-after-blank-line",
+        "ragged",
+        "extra-field-everywhere",
+        "unknown-movie",
+    ],
 )
 def test_bad_ratings_file(tmp_path, ratings_text, message):
     folder = _write_folder(tmp_path / "ml-latest-small", {"ratings.csv": ratings_text, "movies.csv": MOVIES_CSV})
@@ -657,15 +774,23 @@ def test_duplicates_policy_passes_through(tmp_path):
 @pytest.mark.parametrize(
     "movies_text, message",
     [
-        ("movieId,title\n1,Toy Story (1995)\n",
-         "missing column(s) ['genres']; found ['movieId', 'title']. Expected ['movieId', 'title', 'genres']."),
-        ("movieId,title,genres\n1,Toy Story (1995),Comedy\nx3,Heat (1995),Action\n",
-         f"line 3, column 'movieId': 'x3' is not a whole number. {IDS} {FIX}"),
-        (MOVIES_CSV + "3,Grumpier Old Men (1995),Comedy\r\n",
-         "line 8, column 'movieId': item 3 appears again; it first appears on line 3. Each item must be listed once: "
-         "delete one of the two."),
-        (MOVIES_CSV + "99999999999999999999999,Too Big (2000),Drama\r\n",
-         f"line 8, column 'movieId': '99999999999999999999999' is too large. {IDS} {FIX}"),
+        (
+            "movieId,title\n1,Toy Story (1995)\n",
+            "missing column(s) ['genres']; found ['movieId', 'title']. Expected ['movieId', 'title', 'genres'].",
+        ),
+        (
+            "movieId,title,genres\n1,Toy Story (1995),Comedy\nx3,Heat (1995),Action\n",
+            f"line 3, column 'movieId': 'x3' is not a whole number. {IDS} {FIX}",
+        ),
+        (
+            MOVIES_CSV + "3,Grumpier Old Men (1995),Comedy\r\n",
+            "line 8, column 'movieId': item 3 appears again; it first appears on line 3. Each item must be listed once: "
+            "delete one of the two.",
+        ),
+        (
+            MOVIES_CSV + "99999999999999999999999,Too Big (2000),Drama\r\n",
+            f"line 8, column 'movieId': '99999999999999999999999' is too large. {IDS} {FIX}",
+        ),
     ],
     ids=["missing-column", "text-id", "duplicate-id", "overflow"],
 )
@@ -681,8 +806,10 @@ def test_real_ml_latest_small(tmp_path, monkeypatch, refused_url):
     env = os.environ.get("NCF_DATA_DIR")
     folder = Path(os.path.abspath(env)) / "ml-latest-small" if env else None
     if folder is None or not (folder / "ratings.csv").is_file():
-        pytest.skip("the real MovieLens copy is absent: set NCF_DATA_DIR to a folder holding ml-latest-small/ "
-                    "(e.g. NCF_DATA_DIR=../shared/datasets from the repo root)")
+        pytest.skip(
+            "the real MovieLens copy is absent: set NCF_DATA_DIR to a folder holding ml-latest-small/ "
+            "(e.g. NCF_DATA_DIR=../shared/datasets from the repo root)"
+        )
     monkeypatch.setenv("NCF_CACHE_DIR", str(tmp_path / "cache"))  # never write into the repo's data/
     monkeypatch.setenv("NCF_MOVIELENS_URL", refused_url)  # and never download
     ds = load_movielens("ml-latest-small", progress=False)  # its load time: benchmarks/responsiveness.py

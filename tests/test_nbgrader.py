@@ -18,7 +18,6 @@ are graded: ``pytest tests/test_nbgrader.py -k 04`` grades lesson 04 alone.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import time
@@ -63,8 +62,10 @@ def replace_solution(source: str, body: str) -> str:
 def wrong_notebook(path: Path) -> nbformat.NotebookNode:
     aid = assignment_id(path)
     if aid not in WRONG_ANSWERS:
-        raise AssertionError(f"Lesson {path.name} has no wrong answer in tests/nbgrader_wrong_answers.py: add one "
-                             "(the misconception one of its checks names) so the round trip proves partial marks.")
+        raise AssertionError(
+            f"Lesson {path.name} has no wrong answer in tests/nbgrader_wrong_answers.py: add one "
+            "(the misconception one of its checks names) so the round trip proves partial marks."
+        )
     grade_id, body = WRONG_ANSWERS[aid]
     nb = nbformat.read(path, as_version=4)
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
@@ -78,9 +79,15 @@ def kernel_env(tmp: Path) -> dict:
     everywhere), no download attempt that could wait on the network, quiet TensorFlow."""
     empty = tmp / "no-data"
     empty.mkdir(exist_ok=True)
-    return {"NCF_FAST": "1", "NCF_DATA_DIR": str(empty), "NCF_CACHE_DIR": str(empty),
-            "NCF_MOVIELENS_URL": "http://127.0.0.1:9/", "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg",
-            "PYTHONWARNINGS": "ignore"}
+    return {
+        "NCF_FAST": "1",
+        "NCF_DATA_DIR": str(empty),
+        "NCF_CACHE_DIR": str(empty),
+        "NCF_MOVIELENS_URL": "http://127.0.0.1:9/",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "MPLBACKEND": "Agg",
+        "PYTHONWARNINGS": "ignore",
+    }
 
 
 def grade_shard(root: Path, lessons: list[Path], env: dict) -> dict:
@@ -113,8 +120,9 @@ def grade_shard(root: Path, lessons: list[Path], env: dict) -> dict:
                 out[aid]["grades"][student] = {g.name: (g.score, g.max_score) for g in sub.grades}
     for path in lessons:  # the autograded notebooks, to show what a cell printed when a grade is unexpected
         aid = assignment_id(path)
-        out[aid]["autograded"] = {s: nbformat.read(root / "autograded" / s / aid / path.name, as_version=4)
-                                  for s in STUDENTS}
+        out[aid]["autograded"] = {
+            s: nbformat.read(root / "autograded" / s / aid / path.name, as_version=4) for s in STUDENTS
+        }
     return out
 
 
@@ -138,9 +146,13 @@ def shards(lessons: list[Path], n: int) -> list[list[Path]]:
 @pytest.fixture(scope="session")
 def round_trip(request, tmp_path_factory):
     """Grade every lesson whose test_nbgrader test is selected (once per session)."""
-    wanted = sorted({item.callspec.params["aid"] for item in request.session.items
-                     if item.module.__name__ == __name__ and hasattr(item, "callspec")
-                     and "aid" in item.callspec.params})
+    wanted = sorted(
+        {
+            item.callspec.params["aid"]
+            for item in request.session.items
+            if item.module.__name__ == __name__ and hasattr(item, "callspec") and "aid" in item.callspec.params
+        }
+    )
     if "run" not in _RESULTS:
         tmp = tmp_path_factory.mktemp("nbgrader")
         env = kernel_env(tmp)
@@ -215,16 +227,22 @@ def test_autograde_full_zero_and_partial(round_trip, aid):
     autograded = round_trip[aid]["autograded"]
     assert len(grades["instructor"]) >= (1 if aid == "00" else 3), grades["instructor"]
     for grade_id, (score, max_score) in grades["instructor"].items():
-        assert score == max_score > 0, (f"instructor notebook: {grade_id} scored {score}/{max_score}; the cell "
-                                        f"printed:\n{_cell_output(autograded['instructor'], grade_id)}")
+        assert score == max_score > 0, (
+            f"instructor notebook: {grade_id} scored {score}/{max_score}; the cell "
+            f"printed:\n{_cell_output(autograded['instructor'], grade_id)}"
+        )
     for grade_id, (score, max_score) in grades["stub"].items():
-        assert score == 0, (f"released stub: {grade_id} scored {score}/{max_score}; the cell printed:\n"
-                            f"{_cell_output(autograded['stub'], grade_id)}")
+        assert score == 0, (
+            f"released stub: {grade_id} scored {score}/{max_score}; the cell printed:\n"
+            f"{_cell_output(autograded['stub'], grade_id)}"
+        )
     wrong_id = WRONG_ANSWERS[aid][0] + "_check"
     for grade_id, (score, max_score) in grades["wrong"].items():
         expected = 0 if grade_id == wrong_id else max_score
-        assert score == expected, (f"wrong answer ({wrong_id}): {grade_id} scored {score}/{max_score}, expected "
-                                   f"{expected}; the cell printed:\n{_cell_output(autograded['wrong'], grade_id)}")
+        assert score == expected, (
+            f"wrong answer ({wrong_id}): {grade_id} scored {score}/{max_score}, expected "
+            f"{expected}; the cell printed:\n{_cell_output(autograded['wrong'], grade_id)}"
+        )
     for student, nb in autograded.items():  # only the checks fail: every other cell runs, stubs included
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):

@@ -8,8 +8,8 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import LESSONS_DIR, lesson_paths
+
 from ncf_helpers import assignments as A
 from ncf_helpers.student import BEGIN, END
 
@@ -61,9 +61,16 @@ def test_grade_ids_are_unique_and_stable():
         ids += [m["grade_id"] for c in nb.cells if (m := _meta(c))]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     # stable names an instructor's gradebook keeps: number + function, not cell positions
-    for known in ("ex0_1_count_users", "ex2_1_cosine", "ex2_1_cosine_check", "ex2_1_cosine_task",
-                  "ex4_6_build_gmf_check", "ex5_5_recommend_from_towers_check", "ex6_2_hr_with_negatives_check",
-                  "ex6_5_paired_comparison_check"):
+    for known in (
+        "ex0_1_count_users",
+        "ex2_1_cosine",
+        "ex2_1_cosine_check",
+        "ex2_1_cosine_task",
+        "ex4_6_build_gmf_check",
+        "ex5_5_recommend_from_towers_check",
+        "ex6_2_hr_with_negatives_check",
+        "ex6_5_paired_comparison_check",
+    ):
         assert known in ids, known
 
 
@@ -79,8 +86,10 @@ def test_grade_ids_do_not_depend_on_cell_positions():
 
 
 def test_modelling_exercises_in_lessons_04_to_06():
-    found = {int(p.name[:2]): {e.function for e in A.tag_notebook(nbformat.read(p, as_version=4), p.name[:2])[1]}
-             for p in LESSONS}
+    found = {
+        int(p.name[:2]): {e.function for e in A.tag_notebook(nbformat.read(p, as_version=4), p.name[:2])[1]}
+        for p in LESSONS
+    }
     assert "build_gmf" in found[4] and "recommend_from_towers" in found[5] and "paired_comparison" in found[6]
 
 

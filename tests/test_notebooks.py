@@ -6,8 +6,8 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import lesson_overrides, lesson_paths
+
 from ncf_helpers.nbrun import parameter_names, parameters_cell
 
 LESSONS = lesson_paths()
@@ -72,14 +72,20 @@ def test_lesson_runs(path, lesson_run):
     assert run.records, f"{path.name} recorded no results (ncf_helpers.lesson.record)."
     if lesson_overrides()["DATASET"] == "ml-latest-small" and "dataset" in run.records:  # no silent fallback
         assert run.records["dataset"] == "ml-latest-small", (
-            f"{path.name} ran on {run.records['dataset']!r} although NCF_DATA_DIR holds ml-latest-small")
+            f"{path.name} ran on {run.records['dataset']!r} although NCF_DATA_DIR holds ml-latest-small"
+        )
     outputs = "\n".join(
         o.get("text", "") for c in run.notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
     )
     checks = sum(1 for c in run.notebook.cells if c.cell_type == "code" and re.search(r"\bcheck_\w+\(", c.source))
     assert outputs.count(": correct.") >= checks, "Every exercise check should pass on the instructor's solutions."
-    shown = [c.source for c in run.notebook.cells if c.cell_type == "code" and re.search(r"\bcheck_\w+\(", c.source)
-             and any(o.get("output_type") == "execute_result" for o in c.get("outputs", []))]
+    shown = [
+        c.source
+        for c in run.notebook.cells
+        if c.cell_type == "code"
+        and re.search(r"\bcheck_\w+\(", c.source)
+        and any(o.get("output_type") == "execute_result" for o in c.get("outputs", []))
+    ]
     assert not shown, f"A passed check should show only its message, not a value: {shown[:1]}"
 
 
@@ -94,9 +100,12 @@ def test_run_lesson_resolves_a_relative_data_dir(tmp_path, monkeypatch):
     lessons = tmp_path / "lessons"
     lessons.mkdir()
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("DATASET = 'x'", metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("import os\nfrom ncf_helpers import lesson\n"
-                                          "lesson.record('data_dir', os.environ['NCF_DATA_DIR'])")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("DATASET = 'x'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import os\nfrom ncf_helpers import lesson\nlesson.record('data_dir', os.environ['NCF_DATA_DIR'])"
+        ),
+    ]
     nbformat.write(nb, lessons / "99_probe.ipynb")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NCF_DATA_DIR", "../shared/datasets")
@@ -111,9 +120,9 @@ def test_hung_tests_time_out(request):
     """pytest-timeout is on (pyproject.toml) with the SIGALRM method, and lesson-executing tests get longer."""
     import inspect
 
+    from conftest import LESSON_TIMEOUT, pytest_collection_modifyitems
     from pytest_timeout import get_env_settings
 
-    from conftest import LESSON_TIMEOUT, pytest_collection_modifyitems
     from ncf_helpers.nbrun import run_lesson
 
     settings = get_env_settings(request.config)

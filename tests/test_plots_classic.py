@@ -7,7 +7,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -15,8 +14,8 @@ import scipy.sparse as sp  # noqa: E402
 from matplotlib._pylab_helpers import Gcf  # noqa: E402 - pyplot's registry of open figures
 from matplotlib.figure import Figure  # noqa: E402
 
-from ncf_helpers.ui.plots import MAX_WIDTH, OKABE_ITO, color_for, new_figure, shorten  # noqa: E402
 from ncf_helpers.lessons import classic_plots as pc  # noqa: E402
+from ncf_helpers.ui.plots import MAX_WIDTH, OKABE_ITO, color_for, new_figure, shorten  # noqa: E402
 
 
 def _check(fig, n_axes: int | None = None) -> list:
@@ -137,8 +136,10 @@ def test_plot_cooccurrence_annotated():
 
 
 def test_plot_item_lists_one_panel_per_list():
-    frames = {f"anchor {k}": pd.DataFrame({"title": [f"film {j}" for j in range(4)], "score": [4, 3, 2, 1.0]})
-              for k in range(3)}
+    frames = {
+        f"anchor {k}": pd.DataFrame({"title": [f"film {j}" for j in range(4)], "score": [4, 3, 2, 1.0]})
+        for k in range(3)
+    }
     fig = pc.plot_item_lists(frames, xlabel="Jaccard", title="lists")
     axes = _check(fig, 3)
     assert [len(ax.patches) for ax in axes] == [4, 4, 4]
@@ -171,8 +172,12 @@ def test_plot_similarity_agreement_rank_correlation():
 
 def test_plot_neighbours_layout():
     view = {
-        "user_idx": 3, "similarity": "cosine", "k": 4,
-        "neighbours": pd.DataFrame({"user_idx": [7, 1, 9, 2], "similarity": [0.9, 0.7, 0.5, 0.1], "overlap": [3, 2, 2, 1]}),
+        "user_idx": 3,
+        "similarity": "cosine",
+        "k": 4,
+        "neighbours": pd.DataFrame(
+            {"user_idx": [7, 1, 9, 2], "similarity": [0.9, 0.7, 0.5, 0.1], "overlap": [3, 2, 2, 1]}
+        ),
         "recommendations": pd.DataFrame({"item_idx": [5, 6], "title": ["Film A", "Film B"], "score": [1.6, 0.5]}),
         "votes": np.array([[0.9, 0.7, 0.0, 0.0], [0.0, 0.0, 0.5, 0.0]]),
     }
@@ -194,12 +199,18 @@ def test_plot_leave_one_out_markers():
     assert [line.get_xdata().tolist() for line in diamonds] == [[4], [3]]  # the last position of each user
 
 
-@pytest.mark.parametrize("scores, title", [
-    # test item 0.8; 0.9 and 0.85 beat it -> rank 3, NDCG = 1/log2(4) = 0.5
-    (np.r_[0.8, 0.9, 0.85, 0.1, np.zeros(10)], "Rank 3 <= 10: HR@10 = 1, NDCG@10 = 1/log2(3 + 1) = 0.500; 10 negatives"),
-    # 12 negatives beat it -> rank 13 > 10
-    (np.r_[0.1, np.full(12, 0.5), np.zeros(5)], "Rank 13 > 10: HR@10 = 0, NDCG@10 = 0"),
-])
+@pytest.mark.parametrize(
+    "scores, title",
+    [
+        # test item 0.8; 0.9 and 0.85 beat it -> rank 3, NDCG = 1/log2(4) = 0.5
+        (
+            np.r_[0.8, 0.9, 0.85, 0.1, np.zeros(10)],
+            "Rank 3 <= 10: HR@10 = 1, NDCG@10 = 1/log2(3 + 1) = 0.500; 10 negatives",
+        ),
+        # 12 negatives beat it -> rank 13 > 10
+        (np.r_[0.1, np.full(12, 0.5), np.zeros(5)], "Rank 13 > 10: HR@10 = 0, NDCG@10 = 0"),
+    ],
+)
 def test_plot_ranking_example_titles(scores, title):
     fig = pc.plot_ranking_example(scores, k=10)
     ax = _check(fig, 1)[0]
@@ -270,8 +281,9 @@ def test_plot_embedding_maps_panels_and_highlight():
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(50, 4))
     labels = np.array(["Horror"] * 10 + ["Romance"] * 15 + ["other"] * 25, dtype=object)
-    fig = pc.plot_embedding_maps({"learned": vectors, "planted": vectors[:, ::-1]}, labels, highlight={3: "Film X"},
-                                 max_points=20)
+    fig = pc.plot_embedding_maps(
+        {"learned": vectors, "planted": vectors[:, ::-1]}, labels, highlight={3: "Film X"}, max_points=20
+    )
     axes = _check(fig, 2)
     assert [ax.get_title() for ax in axes] == ["learned", "planted"]
     assert "Film X" in _texts(axes[0])
@@ -283,8 +295,14 @@ def test_plot_embedding_maps_panels_and_highlight():
 
 def test_plot_mf_explorer():
     rng = np.random.default_rng(0)
-    result = {"vectors": rng.normal(size=(30, 8)), "labels": ["Horror"] * 30, "metrics": {"hr@10": 0.7, "ndcg@10": 0.5},
-              "reference": {"UserCF": 0.73}, "config": {"embedding_dim": 8, "reg": 1.0}, "seconds": 1.2}
+    result = {
+        "vectors": rng.normal(size=(30, 8)),
+        "labels": ["Horror"] * 30,
+        "metrics": {"hr@10": 0.7, "ndcg@10": 0.5},
+        "reference": {"UserCF": 0.73},
+        "config": {"embedding_dim": 8, "reg": 1.0},
+        "seconds": 1.2,
+    }
     fig = pc.plot_mf_explorer(result)
     axes = _check(fig, 2)
     assert axes[0].get_title() == "embedding_dim = 8, reg = 1.0"

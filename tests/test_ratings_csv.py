@@ -14,16 +14,13 @@ import pytest
 from ncf_helpers.data import leave_last_one_out, load_dataset, load_ratings_csv
 
 GOOD = (
-    "user_id,item_id,rating,timestamp\n"
-    "7,100,4.5,1000\n"
-    "7,300,2.0,3000\n"
-    "3,300,5.0,2000\n"
-    "7,200,3.5,2000\n"
-    "3,100,1.0,500\n"
+    "user_id,item_id,rating,timestamp\n7,100,4.5,1000\n7,300,2.0,3000\n3,300,5.0,2000\n7,200,3.5,2000\n3,100,1.0,500\n"
 )
 IDS = "IDs must be whole numbers from 0 to 9,223,372,036,854,775,807 (int64), written with digits only (e.g. 42)."
-TIMES = ("Timestamps (seconds since 1970-01-01 UTC) must be whole numbers from 0 to 9,223,372,036,854,775,807 "
-         "(int64), written with digits only (e.g. 964982703).")
+TIMES = (
+    "Timestamps (seconds since 1970-01-01 UTC) must be whole numbers from 0 to 9,223,372,036,854,775,807 "
+    "(int64), written with digits only (e.g. 964982703)."
+)
 FIX = "Correct or delete that line."
 
 
@@ -70,9 +67,13 @@ def test_movielens_names_bom_column_order_and_extra_columns(tmp_path):
     assert str(err.value) == (
         f"{path}: line 1 (the header): unknown column(s) ['comment']. Known columns are ['user_id', 'item_id', "
         "'rating', 'timestamp'] (also accepted: userId, movieId, itemId). Remove or rename them (a misspelt "
-        "'timestamp' or 'rating' would otherwise be ignored), or pass extra_columns='ignore'.")
+        "'timestamp' or 'rating' would otherwise be ignored), or pass extra_columns='ignore'."
+    )
     ds = load_ratings_csv(path, extra_columns="ignore")
-    assert ds.ratings[["user_id", "item_id", "rating", "timestamp"]].values.tolist() == [[1, 10, 4.0, 5], [1, 11, 3.0, 6]]
+    assert ds.ratings[["user_id", "item_id", "rating", "timestamp"]].values.tolist() == [
+        [1, 10, 4.0, 5],
+        [1, 11, 3.0, 6],
+    ]
     assert "comment" not in ds.ratings.columns
 
 
@@ -104,64 +105,136 @@ def test_items_file_titles_genres_and_unknown_items(tmp_path):
     assert str(err.value) == (
         f"{ratings}: line 5, column 'item_id': item 200 is not in {short} (1 rating(s) in all refer to 1 id(s) missing "
         f"there: 200). Every rated item must be listed in {short}: add the missing items there, delete those ratings, "
-        "or use a ratings file and an items file from the same release.")
+        "or use a ratings file and an items file from the same release."
+    )
     twice = _write(tmp_path, "twice.csv", "movieId,title\n100,Alpha\n200,Beta\n\n100,Alpha again\n")
     with pytest.raises(ValueError) as err:
         load_ratings_csv(ratings, items=twice)
-    assert str(err.value) == (f"{twice}: line 5, column 'movieId': item 100 appears again; it first appears on line 2. "
-                              "Each item must be listed once: delete one of the two.")
+    assert str(err.value) == (
+        f"{twice}: line 5, column 'movieId': item 100 appears again; it first appears on line 2. "
+        "Each item must be listed once: delete one of the two."
+    )
 
 
 @pytest.mark.parametrize(
     "text, kwargs, message",
     [
-        ("user_id,item_id,rating\n1,99999999999999999999999,4\n", {},
-         f"line 2, column 'item_id': '99999999999999999999999' is too large. {IDS} {FIX}"),
-        ("user_id,item_id,rating\n1,10,4\n1,3.5,4\n", {}, f"line 3, column 'item_id': '3.5' is not a whole number. {IDS} {FIX}"),
-        ("user_id,item_id,rating\n1,10,4\nu2,11,4\n", {},
-         f"line 3, column 'user_id': 'u2' is not a whole number. {IDS} {FIX} Text IDs such as 'u2' must be mapped to "
-         "numbers first, e.g. with pandas: df['item_id'] = pd.factorize(df['item'])[0]."),
+        (
+            "user_id,item_id,rating\n1,99999999999999999999999,4\n",
+            {},
+            f"line 2, column 'item_id': '99999999999999999999999' is too large. {IDS} {FIX}",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\n1,3.5,4\n",
+            {},
+            f"line 3, column 'item_id': '3.5' is not a whole number. {IDS} {FIX}",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\nu2,11,4\n",
+            {},
+            f"line 3, column 'user_id': 'u2' is not a whole number. {IDS} {FIX} Text IDs such as 'u2' must be mapped to "
+            "numbers first, e.g. with pandas: df['item_id'] = pd.factorize(df['item'])[0].",
+        ),
         ("user_id,item_id,rating\n1,10,4\n1,,4\n", {}, f"line 3, column 'item_id': the cell is empty. {IDS} {FIX}"),
         ("user_id,item_id,rating\n1,10,4\n-1,11,4\n", {}, f"line 3, column 'user_id': -1 is negative. {IDS} {FIX}"),
-        ("userId,movieId,rating,timestamp\n1,10,4,5\n\n1,11,4,-6\n", {},  # line 3 is blank
-         f"line 4, column 'timestamp': -6 is negative. {TIMES} {FIX}"),
-        ("user_id,item_id,rating\n1,10,4\n1,11,four\n", {},
-         f"line 3, column 'rating': 'four' is not a number. Ratings must be numbers. {FIX}"),
-        ("user_id,item_id,rating\n1,10,4\n1,11,\n", {}, f"line 3, column 'rating': the cell is empty. Ratings must be numbers. {FIX}"),
-        ("user_id,item_id,rating\n1,10,4\n1,11,nan\n", {}, f"line 3, column 'rating': the cell is empty. Ratings must be numbers. {FIX}"),
-        ("user_id,item_id,rating\n1,10,4\n1,11,inf\n", {},
-         f"line 3, column 'rating': inf is not a finite number. Ratings must be finite numbers. {FIX}"),
-        ("user_id,item_id,rating\n1,10,4\n1,11,9\n", {"rating_range": (1, 5)},
-         f"line 3, column 'rating': 9.0 is outside [1, 5]. Ratings of this data set must lie in [1, 5]. {FIX}"),
-        ("user_id,item_id,rating\n1,10,4\n1,10,2\n", {},
-         "line 3: the (user, item) pair (1, 10) appears again; it first appears on line 2. Each pair must appear once: "
-         "delete one of them, or pass duplicates='last' to keep the most recent rating or duplicates='mean' to "
-         "average them."),
-        ("user_id,item_id,rating\n1,10,4\n1,11,4,5\n", {},
-         "line 3 has 4 fields separated by ','; the header names 3. Fix that line (a stray separator or a missing value?)."),
-        ("user,item,rating\n1,10,4\n", {},
-         "line 1 (the header): missing column(s) ['user_id', 'item_id']; found ['user', 'item', 'rating']. The file "
-         "needs a header naming the columns ['user_id', 'item_id'] (optional: ['rating', 'timestamp'])."),
-        ("1,10,4\n1,11,4\n", {},
-         "line 1 (the header): missing column(s) ['user_id', 'item_id']; found ['1', '10', '4']. The file needs a "
-         "header naming the columns ['user_id', 'item_id'] (optional: ['rating', 'timestamp'])."),
-        ("user_id;item_id;rating\n1;10;4\n", {},
-         "line 1 (the header): missing column(s) ['user_id', 'item_id']; found ['user_id;item_id;rating']. The file "
-         "needs a header naming the columns ['user_id', 'item_id'] (optional: ['rating', 'timestamp']). The header "
-         "looks separated by ';', not ','; pass sep=';'."),
-        ("user_id,item_id,timestmp\n1,10,5\n", {},
-         "line 1 (the header): unknown column(s) ['timestmp']. Known columns are ['user_id', 'item_id', 'rating', "
-         "'timestamp'] (also accepted: userId, movieId, itemId). Remove or rename them (a misspelt 'timestamp' or "
-         "'rating' would otherwise be ignored), or pass extra_columns='ignore'."),
-        ("user_id,userId,item_id\n1,1,10\n", {},
-         "line 1 (the header): columns 'user_id' and 'userId' both mean 'user_id'; keep one."),
+        (
+            "userId,movieId,rating,timestamp\n1,10,4,5\n\n1,11,4,-6\n",
+            {},  # line 3 is blank
+            f"line 4, column 'timestamp': -6 is negative. {TIMES} {FIX}",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\n1,11,four\n",
+            {},
+            f"line 3, column 'rating': 'four' is not a number. Ratings must be numbers. {FIX}",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\n1,11,\n",
+            {},
+            f"line 3, column 'rating': the cell is empty. Ratings must be numbers. {FIX}",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\n1,11,nan\n",
+            {},
+            f"line 3, column 'rating': the cell is empty. Ratings must be numbers. {FIX}",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\n1,11,inf\n",
+            {},
+            f"line 3, column 'rating': inf is not a finite number. Ratings must be finite numbers. {FIX}",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\n1,11,9\n",
+            {"rating_range": (1, 5)},
+            f"line 3, column 'rating': 9.0 is outside [1, 5]. Ratings of this data set must lie in [1, 5]. {FIX}",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\n1,10,2\n",
+            {},
+            "line 3: the (user, item) pair (1, 10) appears again; it first appears on line 2. Each pair must appear once: "
+            "delete one of them, or pass duplicates='last' to keep the most recent rating or duplicates='mean' to "
+            "average them.",
+        ),
+        (
+            "user_id,item_id,rating\n1,10,4\n1,11,4,5\n",
+            {},
+            "line 3 has 4 fields separated by ','; the header names 3. Fix that line (a stray separator or a missing value?).",
+        ),
+        (
+            "user,item,rating\n1,10,4\n",
+            {},
+            "line 1 (the header): missing column(s) ['user_id', 'item_id']; found ['user', 'item', 'rating']. The file "
+            "needs a header naming the columns ['user_id', 'item_id'] (optional: ['rating', 'timestamp']).",
+        ),
+        (
+            "1,10,4\n1,11,4\n",
+            {},
+            "line 1 (the header): missing column(s) ['user_id', 'item_id']; found ['1', '10', '4']. The file needs a "
+            "header naming the columns ['user_id', 'item_id'] (optional: ['rating', 'timestamp']).",
+        ),
+        (
+            "user_id;item_id;rating\n1;10;4\n",
+            {},
+            "line 1 (the header): missing column(s) ['user_id', 'item_id']; found ['user_id;item_id;rating']. The file "
+            "needs a header naming the columns ['user_id', 'item_id'] (optional: ['rating', 'timestamp']). The header "
+            "looks separated by ';', not ','; pass sep=';'.",
+        ),
+        (
+            "user_id,item_id,timestmp\n1,10,5\n",
+            {},
+            "line 1 (the header): unknown column(s) ['timestmp']. Known columns are ['user_id', 'item_id', 'rating', "
+            "'timestamp'] (also accepted: userId, movieId, itemId). Remove or rename them (a misspelt 'timestamp' or "
+            "'rating' would otherwise be ignored), or pass extra_columns='ignore'.",
+        ),
+        (
+            "user_id,userId,item_id\n1,1,10\n",
+            {},
+            "line 1 (the header): columns 'user_id' and 'userId' both mean 'user_id'; keep one.",
+        ),
         ("user_id,item_id,rating\n", {}, "the file has a header but no ratings. Check that it was copied completely."),
         ("", {}, "the file is empty. Copy or download it again."),
     ],
-    ids=["overflow", "fractional-id", "text-id", "empty-id", "negative-id", "negative-time-after-blank-line",
-         "text-rating", "empty-rating", "nan-rating", "inf-rating", "out-of-range", "duplicate-pair", "ragged",
-         "wrong-names", "no-header", "semicolons", "misspelt-optional-column", "same-column-twice", "header-only",
-         "empty"],
+    ids=[
+        "overflow",
+        "fractional-id",
+        "text-id",
+        "empty-id",
+        "negative-id",
+        "negative-time-after-blank-line",
+        "text-rating",
+        "empty-rating",
+        "nan-rating",
+        "inf-rating",
+        "out-of-range",
+        "duplicate-pair",
+        "ragged",
+        "wrong-names",
+        "no-header",
+        "semicolons",
+        "misspelt-optional-column",
+        "same-column-twice",
+        "header-only",
+        "empty",
+    ],
 )
 def test_bad_file_gives_one_exact_message(tmp_path, text, kwargs, message):
     path = _write(tmp_path / "in", "r.csv", text)
@@ -184,8 +257,10 @@ def test_missing_file_and_bad_options(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError) as err:
         load_dataset("nowhere/r.csv")
-    assert str(err.value) == (f"{tmp_path / 'nowhere' / 'r.csv'}: no such ratings file (relative paths start from the "
-                              f"current folder, {tmp_path}).")
+    assert str(err.value) == (
+        f"{tmp_path / 'nowhere' / 'r.csv'}: no such ratings file (relative paths start from the "
+        f"current folder, {tmp_path})."
+    )
     path = _write(tmp_path, "r.csv", GOOD)
     with pytest.raises(FileNotFoundError, match=r"items\.csv: no such items file"):
         load_ratings_csv(path, items=tmp_path / "items.csv")

@@ -151,12 +151,15 @@ def catalogue():
     return items, queries
 
 
-@pytest.mark.parametrize("backend, options", [
-    ("exact", {}),
-    ("faiss-flat", {}),
-    ("faiss-ivf", {"nlist": 16, "nprobe": 16}),          # every cell scanned: exhaustive
-    ("faiss-hnsw", {"hnsw_m": 32, "ef_search": 2000}),    # the beam holds every item: exhaustive
-])
+@pytest.mark.parametrize(
+    "backend, options",
+    [
+        ("exact", {}),
+        ("faiss-flat", {}),
+        ("faiss-ivf", {"nlist": 16, "nprobe": 16}),  # every cell scanned: exhaustive
+        ("faiss-hnsw", {"hnsw_m": 32, "ef_search": 2000}),  # the beam holds every item: exhaustive
+    ],
+)
 def test_exhaustive_settings_return_the_exact_top_10(catalogue, backend, options):
     items, queries = catalogue
     index = VectorIndex(items, backend, **options)
@@ -252,8 +255,12 @@ def test_fresh_items_on_synthetic_data_falls_back_to_the_latest_debuts():
     assert cutoff == float(np.quantile(first.to_numpy(), 0.9))
 
     class Toy:  # 10 films rated every day from t = 0 to 99, films 8 and 9 only from t = 95
-        ratings = pd.DataFrame({"item_idx": [i for t in range(100) for i in range(10) if i < 8 or t >= 95],
-                                "timestamp": [t for t in range(100) for i in range(10) if i < 8 or t >= 95]})
+        ratings = pd.DataFrame(
+            {
+                "item_idx": [i for t in range(100) for i in range(10) if i < 8 or t >= 95],
+                "timestamp": [t for t in range(100) for i in range(10) if i < 8 or t >= 95],
+            }
+        )
 
     class ToySplit:
         train, valid, test = Toy.ratings, None, None

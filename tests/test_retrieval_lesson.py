@@ -98,12 +98,19 @@ def test_recorded_index_at_a_million_items(recorded):
     assert hnsw["bytes/item"].min() > big.loc[big["backend"] != "faiss-hnsw", "bytes/item"].max()
     for n in (100_000, 1_000_000):
         at = syn[syn["num_items"] == n]
-        assert at.loc[at["backend"] == "faiss-hnsw", "build s"].min() > at.loc[at["backend"] != "faiss-hnsw", "build s"].max()
+        assert (
+            at.loc[at["backend"] == "faiss-hnsw", "build s"].min()
+            > at.loc[at["backend"] != "faiss-hnsw", "build s"].max()
+        )
     p32 = big[big["setting"].str.endswith("nprobe=32")].set_index("backend")["recall@10 vs exact"]
     assert p32["faiss-ivfpq"] < p32["faiss-ivf"]
     trained = idx[idx["catalogue"] != "synthetic"]
     small = syn[syn["num_items"] == 10_000]
-    pick = lambda t: float(t.loc[(t["backend"] == "faiss-ivf") & t["setting"].str.endswith("nprobe=32"), "recall@10 vs exact"].iloc[0])  # noqa: E731
+
+    def pick(t):
+        rows = t["backend"].eq("faiss-ivf") & t["setting"].str.endswith("nprobe=32")
+        return float(t.loc[rows, "recall@10 vs exact"].iloc[0])
+
     assert pick(trained) > pick(small) + 0.2
 
 

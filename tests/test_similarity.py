@@ -109,8 +109,7 @@ def test_matches_naive_double_loop(metric, axis):
         for b in range(3):
             assert pairwise(vectors[a], vectors[b], metric) == pytest.approx(expect[a, b], abs=1e-12)
     for a in range(len(vectors)):  # one row at a time, the empty and the constant user included
-        np.testing.assert_allclose(similarities_of(sp.csr_matrix(dense), a, metric, axis=axis), expect[a],
-                                   atol=1e-12)
+        np.testing.assert_allclose(similarities_of(sp.csr_matrix(dense), a, metric, axis=axis), expect[a], atol=1e-12)
 
 
 def test_similarities_of_by_hand_and_beyond_the_dense_limit():

@@ -28,13 +28,19 @@ from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
 import nbformat
 import pytest
-
 from conftest import REPO, lesson_overrides, lesson_paths
 
 SITE_DIR = REPO / "site"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _load(name: str):
@@ -66,10 +72,14 @@ def test_conf_points_at_vendored_files_only():
 
 def test_parameter_rows_reads_names_defaults_and_comments():
     build = _load("build")
-    rows = build.parameter_rows('DATASET = "ml-latest-small"  # which data\nFAST = False\n'
-                                'SIZES = (1,\n         2)  # two lines\n')
-    assert rows == [("DATASET", '"ml-latest-small"', "which data"), ("FAST", "False", ""),
-                    ("SIZES", "(1,\n         2)", "two lines")]
+    rows = build.parameter_rows(
+        'DATASET = "ml-latest-small"  # which data\nFAST = False\nSIZES = (1,\n         2)  # two lines\n'
+    )
+    assert rows == [
+        ("DATASET", '"ml-latest-small"', "which data"),
+        ("FAST", "False", ""),
+        ("SIZES", "(1,\n         2)", "two lines"),
+    ]
 
 
 def test_every_lesson_has_a_parameters_table():
@@ -90,8 +100,10 @@ def _tiny_run(tmp_path: Path):
 
     lesson = tmp_path / "99_tiny.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Tiny"),
-                nbformat.v4.new_code_cell("FAST = False", metadata={"tags": ["parameters"]})]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Tiny"),
+        nbformat.v4.new_code_cell("FAST = False", metadata={"tags": ["parameters"]}),
+    ]
     nbformat.write(nb, lesson)
     return lesson, LessonRun(lesson, nb, {"dataset": "synthetic"}, 1.25)
 
@@ -119,9 +131,20 @@ def test_missing_widget_state_is_a_clear_error(tmp_path):
 
     build = _load("build")
     lesson, run = _tiny_run(tmp_path)
-    run.notebook.cells.append(nbformat.v4.new_code_cell("w", outputs=[nbformat.v4.new_output(
-        "display_data", data={build.WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0},
-                              "text/plain": "Output()"})]))
+    run.notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "w",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        build.WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0},
+                        "text/plain": "Output()",
+                    },
+                )
+            ],
+        )
+    )
     saved = save_executed(run, tmp_path / "executed", {"FAST": True})
     with pytest.raises(build.SiteError, match="abc.*no saved state"):
         build.prepare_notebook(lesson, saved, fast=True)
@@ -133,12 +156,27 @@ def test_prepared_page_has_live_box_widget_note_and_folded_solution(tmp_path):
     build = _load("build")
     lesson, run = _tiny_run(tmp_path)
     nb = run.notebook
-    nb.cells.insert(2, nbformat.v4.new_code_cell("# Injected by ncf_helpers.nbrun\nFAST = True",
-                                                 metadata={"tags": ["injected-parameters"]}))
+    nb.cells.insert(
+        2,
+        nbformat.v4.new_code_cell(
+            "# Injected by ncf_helpers.nbrun\nFAST = True", metadata={"tags": ["injected-parameters"]}
+        ),
+    )
     nb.cells.append(nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"))
-    nb.cells.append(nbformat.v4.new_code_cell("w", outputs=[nbformat.v4.new_output(
-        "display_data", data={build.WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0},
-                              "text/plain": "Output()"})]))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "w",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        build.WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0},
+                        "text/plain": "Output()",
+                    },
+                )
+            ],
+        )
+    )
     nb.metadata["widgets"] = {build.WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": {"abc": {}}}}
     saved = save_executed(run, tmp_path / "executed", {"FAST": True})
     page = build.prepare_notebook(lesson, saved, fast=True)
@@ -155,8 +193,10 @@ def test_prepared_page_has_live_box_widget_note_and_folded_solution(tmp_path):
 def _require_browser():
     problem = None
     if not Path(CHROMIUM).exists():
-        problem = (f"The site test needs {CHROMIUM}: sudo apt-get install chromium (never 'playwright install', "
-                   "which downloads a browser).")
+        problem = (
+            f"The site test needs {CHROMIUM}: sudo apt-get install chromium (never 'playwright install', "
+            "which downloads a browser)."
+        )
     else:
         try:
             import playwright.sync_api  # noqa: F401
@@ -192,7 +232,7 @@ def _broken_links(site: Path, page: Path, hrefs: list[str], base: str) -> list[s
         if not url.startswith(base) or parsed.scheme not in ("http", "https"):
             continue  # external (checked by the request filter when loaded) or mailto:
         target_url, fragment = urldefrag(url)
-        rel = unquote(urlparse(target_url).path)[len(urlparse(base).path):]
+        rel = unquote(urlparse(target_url).path)[len(urlparse(base).path) :]
         target = site / rel
         if rel == "" or rel.endswith("/"):
             target = target / "index.html"
@@ -226,10 +266,12 @@ def fast_site(lesson_run, tmp_path_factory):
     lessons_seconds = time.perf_counter() - start
     out = tmp_path_factory.mktemp("site") / "html"
     info = build.build(fast=True, out=out, executed_dir=executed, execute=False)
-    print(f"site (FAST): lessons {lessons_seconds:.0f} s (about 0 when the notebook tests executed them first), "
-          f"staging + sphinx "
-          f"{info['sphinx_seconds']:.0f} s, {info['bytes'] / 2**20:.1f} MiB in {info['files']} files, load "
-          f"{os.getloadavg()[0]:.1f}")
+    print(
+        f"site (FAST): lessons {lessons_seconds:.0f} s (about 0 when the notebook tests executed them first), "
+        f"staging + sphinx "
+        f"{info['sphinx_seconds']:.0f} s, {info['bytes'] / 2**20:.1f} MiB in {info['files']} files, load "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     return info
 
 
@@ -278,8 +320,7 @@ def test_site_in_browser(fast_site, tmp_path):
                 page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
                 page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
                 page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-                page.on("requestfailed", lambda r: failed.append(f"failed {r.url}") if r.url.startswith(base)
-                        else None)
+                page.on("requestfailed", lambda r: failed.append(f"failed {r.url}") if r.url.startswith(base) else None)
                 for html_page in pages:
                     rel = html_page.relative_to(site).as_posix()
                     errors.clear(), failed.clear(), outside.clear()
@@ -289,27 +330,31 @@ def test_site_in_browser(fast_site, tmp_path):
                     if views:  # html-manager replaces each view script by the rendered widget
                         page.wait_for_function(
                             "n => document.querySelectorAll('.jupyter-widgets, .widget-output').length >= n",
-                            arg=1, timeout=60_000)
+                            arg=1,
+                            timeout=60_000,
+                        )
                         page.wait_for_load_state("networkidle", timeout=60_000)
                     images = page.evaluate(
                         """() => Promise.all(Array.from(document.images).map(i => {
                                i.loading = 'eager';
                                return i.decode().then(() => [i.src.slice(0, 80), i.naturalWidth],
-                                                      () => [i.src.slice(0, 80), i.naturalWidth]); }))""")
+                                                      () => [i.src.slice(0, 80), i.naturalWidth]); }))"""
+                    )
                     text = page.evaluate("() => document.body.innerText")
-                    hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href]'))"
-                                          ".map(a => a.getAttribute('href'))")
+                    hrefs = page.evaluate(
+                        "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))"
+                    )
                     for src, width in images:
                         if not width:
                             problems.append(f"{rel}: image does not load: {src}")
                     problems += [f"{rel}: console error: {e}" for e in errors]
                     problems += [f"{rel}: request failed: {f}" for f in failed]
-                    problems += [f"{rel}: request leaving 127.0.0.1 (the site must read offline): {u}"
-                                 for u in outside]
+                    problems += [f"{rel}: request leaving 127.0.0.1 (the site must read offline): {u}" for u in outside]
                     if "Error displaying widget" in text:
                         problems.append(f"{rel}: a widget shows 'Error displaying widget'")
-                    for raw in re.findall(r"^(?:Output|HBox|VBox|Tab|IntProgress|InteractionExplorer)\(.*$", text,
-                                          flags=re.M):
+                    for raw in re.findall(
+                        r"^(?:Output|HBox|VBox|Tab|IntProgress|InteractionExplorer)\(.*$", text, flags=re.M
+                    ):
                         problems.append(f"{rel}: raw widget repr on the page: {raw[:80]}")
                     if views and "Saved view." not in text:
                         problems.append(f"{rel}: widgets without the 'Saved view ... live in JupyterLab' note")
@@ -323,8 +368,9 @@ def test_site_in_browser(fast_site, tmp_path):
                         assert explorer.count() == 1, "lesson 04 does not show the explorer's saved view"
                         explorer.scroll_into_view_if_needed()
                         view = explorer.locator(".ncf-view-metrics img").first
-                        assert view.count() == 1 and view.evaluate("i => i.naturalWidth") > 0, \
+                        assert view.count() == 1 and view.evaluate("i => i.naturalWidth") > 0, (
                             "the explorer's saved view has no metrics figure"
+                        )
                         assert "Run this lesson live" in text and "make lab" in text
                         assert "EMBEDDING_DIM" in text, "the parameters table is missing"
                         page.screenshot(path=str(shots / "site-lesson04.png"), full_page=False)

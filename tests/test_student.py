@@ -6,8 +6,8 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import LESSON_TIMEOUT, lesson_overrides, lesson_paths
+
 from ncf_helpers.checks import ExerciseIncomplete, ExerciseIncorrect, Passed, exercise, expect_close
 from ncf_helpers.student import main, make_student_copy, strip_solutions
 
@@ -67,8 +67,10 @@ def test_make_student_copy(tmp_path):
 
 def test_student_copy_leaves_markdown_cells_alone(tmp_path):
     """Prose that shows the markers (lesson 00 explains them) must come out as it went in."""
-    prose = ("An exercise looks like this:\n\n```python\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n"
-             "    ### END SOLUTION\n```\n\nand the student copy replaces the solution.")
+    prose = (
+        "An exercise looks like this:\n\n```python\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n"
+        "    ### END SOLUTION\n```\n\nand the student copy replaces the solution."
+    )
     code = nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION")
     _notebook(tmp_path, [nbformat.v4.new_markdown_cell(prose), code])
     assert make_student_copy(tmp_path / "lessons", tmp_path / "student", quiet=True) == {"01_x.ipynb": 1}
@@ -150,5 +152,7 @@ def test_student_copy_runs_up_to_each_stub(path, tmp_path):
                 f"cell {i}: the check should reject the stub with ExerciseIncomplete, got {errors}\n{cell.source}"
             )
         else:
-            assert not errors, f"cell {i} failed in the student copy:\n{cell.source}\n{errors[0]['ename']}: {errors[0]['evalue']}"
+            assert not errors, (
+                f"cell {i} failed in the student copy:\n{cell.source}\n{errors[0]['ename']}: {errors[0]['evalue']}"
+            )
     assert stubs >= 3 and checks >= stubs

@@ -11,8 +11,17 @@ from ncf_helpers.interactions import later_training_share
 
 # (user, item, time) positives of the docstring's worked example, plus one low rating (label 0) of user 1 at 9
 TOY = pd.DataFrame(
-    [(0, 0, 1, 1), (0, 1, 2, 1), (0, 2, 5, 1), (0, 3, 6, 1), (1, 0, 3, 1), (1, 2, 4, 1), (2, 1, 7, 1),
-     (2, 3, 8, 1), (1, 4, 9, 0)],
+    [
+        (0, 0, 1, 1),
+        (0, 1, 2, 1),
+        (0, 2, 5, 1),
+        (0, 3, 6, 1),
+        (1, 0, 3, 1),
+        (1, 2, 4, 1),
+        (2, 1, 7, 1),
+        (2, 3, 8, 1),
+        (1, 4, 9, 0),
+    ],
     columns=["user_idx", "item_idx", "timestamp", "label"],
 )
 
@@ -67,12 +76,15 @@ def test_temporal_split_negatives_use_the_same_sampler(synthetic):
     assert later_training_share(leave_last_one_out(synthetic, threshold=3.5, num_negatives=0)).mean() > 0.05
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(test_fraction=0.0), "test_fraction must be strictly between 0 and 1"),
-    (dict(test_fraction=1.0), "test_fraction must be strictly between 0 and 1"),
-    (dict(cutoff=float("nan")), "cutoff must be a finite time"),
-    (dict(num_negatives=-1), "num_negatives must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(test_fraction=0.0), "test_fraction must be strictly between 0 and 1"),
+        (dict(test_fraction=1.0), "test_fraction must be strictly between 0 and 1"),
+        (dict(cutoff=float("nan")), "cutoff must be a finite time"),
+        (dict(num_negatives=-1), "num_negatives must be >= 0"),
+    ],
+)
 def test_temporal_split_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         temporal_split(TOY, num_users=3, num_items=6, **{"num_negatives": 0, **kwargs})

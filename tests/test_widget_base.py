@@ -21,7 +21,7 @@ def _explorer():
         for _ in range(3):
             progress.update()
         if config["n"] < 0:
-            raise ValueError("n must be >= 0, got %d" % config["n"])
+            raise ValueError(f"n must be >= 0, got {config['n']}")
         return config["n"] ** 2
 
     def render(result, explorer):

@@ -15,11 +15,17 @@ from ncf_helpers.classic import Popularity, UserCF  # noqa: E402
 from ncf_helpers.data import leave_last_one_out  # noqa: E402
 from ncf_helpers.evaluate import evaluate  # noqa: E402
 from ncf_helpers.interactions import interaction_matrix  # noqa: E402
-from ncf_helpers.lessons.l03_matrix_factorization.explorer import MFExplorer  # noqa: E402
-from ncf_helpers.lessons.l02_user_based_cf.explorer import NeighbourExplorer
+from ncf_helpers.lessons.l02_user_based_cf.explorer import (  # noqa: E402
+    NeighbourExplorer,
+    example_users,
+    neighbour_view,
+    score_arithmetic,
+)
+from ncf_helpers.lessons.l03_matrix_factorization.explorer import (
+    MFExplorer,  # noqa: E402
+    fit_and_describe,  # noqa: E402
+)
 from ncf_helpers.ui.base import ResultCache
-from ncf_helpers.lessons.l03_matrix_factorization.explorer import fit_and_describe  # noqa: E402
-from ncf_helpers.lessons.l02_user_based_cf.explorer import example_users, neighbour_view, score_arithmetic  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +124,9 @@ def test_neighbour_explorer_auto_runs_and_shows_start(split, synthetic):
 def test_fit_and_describe(split):
     items = np.arange(0, 60)
     labels = np.array(["Horror"] * 30 + ["other"] * 30, dtype=object)
-    out = fit_and_describe(split, embedding_dim=4, reg=1.0, items=items, labels=labels, iterations=2,
-                           reference={"UserCF": 0.5})
+    out = fit_and_describe(
+        split, embedding_dim=4, reg=1.0, items=items, labels=labels, iterations=2, reference={"UserCF": 0.5}
+    )
     assert out["config"] == {"embedding_dim": 4, "reg": 1.0}
     assert out["vectors"].shape == (60, 4)
     assert np.allclose(out["vectors"], out["model"].item_factors[items])
@@ -169,8 +176,10 @@ def test_lesson_and_ui_packages_load_nothing_heavy_until_a_module_is_imported():
     import subprocess
     import sys
 
-    code = ("import sys, ncf_helpers.lessons, ncf_helpers.ui; "
-            "print(sorted(m for m in ('ipywidgets', 'matplotlib', 'tensorflow', 'keras') if m in sys.modules))")
+    code = (
+        "import sys, ncf_helpers.lessons, ncf_helpers.ui; "
+        "print(sorted(m for m in ('ipywidgets', 'matplotlib', 'tensorflow', 'keras') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
     assert NeighbourExplorer.__module__ == "ncf_helpers.lessons.l02_user_based_cf.explorer"

@@ -16,9 +16,9 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from ncf_helpers.lessons.l04_neuralcf import explorer_plots as P  # noqa: E402
-from ncf_helpers.lessons.l04_neuralcf import explorer as I  # noqa: E402
 from ncf_helpers import evaluate as EV  # noqa: E402
+from ncf_helpers.lessons.l04_neuralcf import explorer as I  # noqa: E402
+from ncf_helpers.lessons.l04_neuralcf import explorer_plots as P  # noqa: E402
 from ncf_helpers.lessons.l06_comparison import explorer as PR  # noqa: E402
 from ncf_helpers.lessons.l06_comparison import plots as PP  # noqa: E402
 from ncf_helpers.ui.base import SHARED_CACHE, data_key  # noqa: E402
@@ -30,15 +30,24 @@ def split(synthetic):
 
 
 # ---------------------------------------------------------------------------------------------- plain helpers
-@pytest.mark.parametrize("text, expected", [("10, 10", (10, 10)), ("64,32 16", (64, 32, 16)), ("(8)", (8,)),
-                                            ("", ()), ((5, 3), (5, 3)), ([7], (7,))])
+@pytest.mark.parametrize(
+    "text, expected",
+    [("10, 10", (10, 10)), ("64,32 16", (64, 32, 16)), ("(8)", (8,)), ("", ()), ((5, 3), (5, 3)), ([7], (7,))],
+)
 def test_parse_layers_accepts(text, expected):
     assert I.parse_layers(text) == expected
 
 
-@pytest.mark.parametrize("text, words", [("10, 0", "at least one unit"), ("ten", "whole numbers"),
-                                         ("-3", "at least one unit"), ("2.5", "whole numbers"),
-                                         ("5000", "too big")])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("10, 0", "at least one unit"),
+        ("ten", "whole numbers"),
+        ("-3", "at least one unit"),
+        ("2.5", "whole numbers"),
+        ("5000", "too big"),
+    ],
+)
 def test_parse_layers_rejects_with_a_readable_message(text, words):
     with pytest.raises(ValueError, match=words):
         I.parse_layers(text)
@@ -70,14 +79,31 @@ def _run(vectors, counts, panel=(0, 1, 2)):
     """A hand-made InteractionRun (no training) for the neighbour and table tests."""
     v = np.asarray(vectors, dtype=np.float32)
     hist = pd.DataFrame({"epoch": [1, 2], "loss": [0.6, 0.5], "hr@10": [0.3, 0.4], "ndcg@10": [0.2, 0.25]})
-    pairs = pd.DataFrame({"user_idx": [0, 1, 2], "item_idx": [0, 1, 2], "dot": [0.0, 1.0, 2.0],
-                          "score": [1.0, 3.0, 5.0], "positive": [True, False, True]})
+    pairs = pd.DataFrame(
+        {
+            "user_idx": [0, 1, 2],
+            "item_idx": [0, 1, 2],
+            "dot": [0.0, 1.0, 2.0],
+            "score": [1.0, 3.0, 5.0],
+            "positive": [True, False, True],
+        }
+    )
     return I.InteractionRun(
         config=dict(interaction="mlp", embedding_dim=2, hidden=[10, 10], epochs=2, num_negatives=4, seed=0),
-        history=hist, metrics={"hr@10": 0.4, "ndcg@10": 0.25}, test_metrics={"hr@10": 0.35, "ndcg@10": 0.2},
-        seconds=1.0, panel=list(panel), panel_titles=[f"m{i}" for i in panel],
-        panel_similarity=I._cosine(v[list(panel)]), item_vectors=v, item_counts=np.asarray(counts),
-        pairs=pairs, correlation=1.0, vectors="p . q", random_hr=0.1)
+        history=hist,
+        metrics={"hr@10": 0.4, "ndcg@10": 0.25},
+        test_metrics={"hr@10": 0.35, "ndcg@10": 0.2},
+        seconds=1.0,
+        panel=list(panel),
+        panel_titles=[f"m{i}" for i in panel],
+        panel_similarity=I._cosine(v[list(panel)]),
+        item_vectors=v,
+        item_counts=np.asarray(counts),
+        pairs=pairs,
+        correlation=1.0,
+        vectors="p . q",
+        random_hr=0.1,
+    )
 
 
 def test_neighbours_by_hand():
@@ -108,7 +134,7 @@ def test_history_table_marks_current_and_best():
     trs = body.split("<tr")[1:]
     assert len(trs) == 3
     assert trs[0].startswith(' style="background:#fff3c4;"')  # newest first, and it is the current one
-    assert "font-weight:bold;\">0.900" in trs[1]  # the best HR@10 is bold
+    assert 'font-weight:bold;">0.900' in trs[1]  # the best HR@10 is bold
     assert I.history_html([]).startswith("<i>No configuration")
 
 
@@ -126,8 +152,7 @@ def test_figures_have_the_expected_content():
     assert fig.axes[0].images[0].get_clim() == (-1.0, 1.0)  # a negative cosine: diverging scale on [-1, 1]
     fig = P.plot_similarity_heatmap(np.array([[1, 0.9], [0.9, 1.0]]), ["a", "b"])
     assert fig.axes[0].images[0].get_clim()[0] == pytest.approx(0.9)  # all positive: stretched colours
-    fig = P.plot_score_vs_dot(run.pairs["dot"], run.pairs["score"], positive=run.pairs["positive"],
-                              interaction="dot")
+    fig = P.plot_score_vs_dot(run.pairs["dot"], run.pairs["score"], positive=run.pairs["positive"], interaction="dot")
     assert "r = 1.000, an inner product" in fig.axes[0].get_title(loc="left")
     assert isinstance(P.plot_run_overview(run, refs), Figure)
     with pytest.raises(ValueError, match="n = len"):
@@ -231,8 +256,9 @@ def test_data_key_tells_splits_apart(synthetic, split):
 # ---------------------------------------------------------------------------------------------- Keras (slow)
 @pytest.mark.slow
 def test_train_interaction_two_tower(synthetic, split):
-    run = I.train_interaction(split, "two_tower", epochs=1, embedding_dim=8, hidden=(8,), dataset=synthetic,
-                              num_pairs=400)
+    run = I.train_interaction(
+        split, "two_tower", epochs=1, embedding_dim=8, hidden=(8,), dataset=synthetic, num_pairs=400
+    )
     assert run.history["epoch"].tolist() == [1] and run.which == "valid"
     # the reported numbers are the shared harness' numbers for the trained model, on the validation and test items
     from ncf_helpers.evaluate import evaluate
@@ -268,8 +294,9 @@ def test_explorer_trains_caches_and_updates_every_view(synthetic, split, monkeyp
 
     class Spy(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            seen.append((ex.button.disabled, ex.controls["interaction"].disabled, ex.picker.disabled,
-                         ex.bar.value, ex.bar.max))
+            seen.append(
+                (ex.button.disabled, ex.controls["interaction"].disabled, ex.picker.disabled, ex.bar.value, ex.bar.max)
+            )
 
     ex = I.InteractionExplorer(synthetic, split, fast=True, callbacks=[Spy()])
     assert isinstance(ex.widget, W.VBox) and ex.controls["epochs"].value == I.FAST_EPOCHS
@@ -296,7 +323,7 @@ def test_explorer_trains_caches_and_updates_every_view(synthetic, split, monkeyp
     assert first.model is None  # the explorer's cache keeps arrays, not Keras models
 
     ex.controls["interaction"].value = "mlp"  # trained before: from the cache, no training (how fast that is on
-    again = ex.run()                           # ml-latest-small: benchmarks/explorer.py, budget < 1 s)
+    again = ex.run()  # ml-latest-small: benchmarks/explorer.py, budget < 1 s)
     assert again is first and ex.last_cached and calls == ["mlp", "dot"]
     assert len(ex.history_rows) == 2 and ex.current_row == 0 and "from the cache" in ex.status.value
 

@@ -47,7 +47,7 @@ class Recommender:
         self.fitted = False
 
     # ------------------------------------------------------------------ fit
-    def fit(self, train, **kwargs) -> "Recommender":
+    def fit(self, train, **kwargs) -> Recommender:
         """Learn from a ``Split`` (its ``train`` table) or a DataFrame with ``user_idx, item_idx[, rating]``.
         Returns ``self``."""
         u, i, r, nu, ni = train_arrays(train)
@@ -133,7 +133,9 @@ class Recommender:
         k = check_k(k)
         vecs = self.item_factors if factors is None else factors
         if vecs is None:
-            raise ValueError(f"{type(self).__name__} has no item vectors; similar_items needs a model with item_factors.")
+            raise ValueError(
+                f"{type(self).__name__} has no item vectors; similar_items needs a model with item_factors."
+            )
         vecs = np.asarray(vecs, dtype=np.float64)
         check_indices(item_idx, 0, vecs.shape[0], 1)
         norms = np.linalg.norm(vecs, axis=1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data._keys import unique_keys
 from .base import Recommender
 
 

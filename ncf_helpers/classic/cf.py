@@ -23,7 +23,6 @@ from ..data.checks import check_k
 from ..similarity import METRICS, neighbour_graph, top_k_neighbours
 from .base import Recommender
 
-
 _PAIR_CELLS = 4_000_000  # cells of a user chunk's score rows in _pair_scores (sparse, at most ~50 MB)
 
 
@@ -58,8 +57,16 @@ def _pair_scores(left: sp.csr_matrix, right: sp.csr_matrix, user_idx: np.ndarray
 class _NeighbourhoodCF(Recommender):
     axis = 0
 
-    def __init__(self, k: int = 50, similarity: str = "cosine", *, shrink: float = 0.0,
-                 use_ratings: bool | None = None, num_users: int | None = None, num_items: int | None = None):
+    def __init__(
+        self,
+        k: int = 50,
+        similarity: str = "cosine",
+        *,
+        shrink: float = 0.0,
+        use_ratings: bool | None = None,
+        num_users: int | None = None,
+        num_items: int | None = None,
+    ):
         super().__init__(num_users, num_items)
         self.k = check_k(k)
         if similarity not in METRICS:
@@ -132,10 +139,19 @@ class ItemCF(_NeighbourhoodCF):
     name = "ItemCF"
     axis = 1
 
-    def __init__(self, k: int = 100, similarity: str = "cosine", *, shrink: float = 10.0,
-                 use_ratings: bool | None = None, num_users: int | None = None, num_items: int | None = None):
-        super().__init__(k, similarity, shrink=shrink, use_ratings=use_ratings, num_users=num_users,
-                         num_items=num_items)
+    def __init__(
+        self,
+        k: int = 100,
+        similarity: str = "cosine",
+        *,
+        shrink: float = 10.0,
+        use_ratings: bool | None = None,
+        num_users: int | None = None,
+        num_items: int | None = None,
+    ):
+        super().__init__(
+            k, similarity, shrink=shrink, use_ratings=use_ratings, num_users=num_users, num_items=num_items
+        )
 
     def _fit(self, user_idx, item_idx, rating):
         binary, source = self._matrices(user_idx, item_idx, rating)

@@ -76,9 +76,20 @@ class ExplicitMF(Recommender):
 
     name = "ExplicitMF"
 
-    def __init__(self, embedding_dim: int = 64, reg: float = 0.1, epochs: int = 20, lr: float = 0.02,
-                 seed: int = 0, *, batch_size: int = 512, init_std: float = 0.1, clip: bool = True,
-                 num_users: int | None = None, num_items: int | None = None):
+    def __init__(
+        self,
+        embedding_dim: int = 64,
+        reg: float = 0.1,
+        epochs: int = 20,
+        lr: float = 0.02,
+        seed: int = 0,
+        *,
+        batch_size: int = 512,
+        init_std: float = 0.1,
+        clip: bool = True,
+        num_users: int | None = None,
+        num_items: int | None = None,
+    ):
         super().__init__(num_users, num_items)
         self.embedding_dim = check_k(embedding_dim, "embedding_dim")
         self.reg = _positive(reg, "reg", allow_zero=True)
@@ -93,16 +104,21 @@ class ExplicitMF(Recommender):
     # ------------------------------------------------------------------ training
     def _fit(self, user_idx, item_idx, rating, validation: pd.DataFrame | None = None):
         if rating is None:
-            raise ValueError("ExplicitMF learns ratings, but the training table has no 'rating' column. "
-                             "Use ImplicitALS for implicit feedback.")
+            raise ValueError(
+                "ExplicitMF learns ratings, but the training table has no 'rating' column. "
+                "Use ImplicitALS for implicit feedback."
+            )
         if not np.all(np.isfinite(rating)):
             raise ValueError("The training ratings hold NaN or infinite values.")
         valid = None
         if validation is not None:
-            if not isinstance(validation, pd.DataFrame) or not {"user_idx", "item_idx", "rating"} <= set(validation.columns):
+            if not isinstance(validation, pd.DataFrame) or not {"user_idx", "item_idx", "rating"} <= set(
+                validation.columns
+            ):
                 raise ValueError("validation must be a DataFrame with user_idx, item_idx and rating (e.g. split.test).")
-            vu, vi = check_indices(validation["user_idx"].to_numpy(), validation["item_idx"].to_numpy(),
-                                   self.num_users, self.num_items)
+            vu, vi = check_indices(
+                validation["user_idx"].to_numpy(), validation["item_idx"].to_numpy(), self.num_users, self.num_items
+            )
             valid = (vu, vi, validation["rating"].to_numpy(np.float64))
         rng = np.random.default_rng(self.seed)
         d = self.embedding_dim
@@ -118,7 +134,7 @@ class ExplicitMF(Recommender):
         for epoch in range(1, self.epochs + 1):
             order = rng.permutation(n)
             for lo in range(0, n, self.batch_size):  # minibatches: vectorized within, sequential across
-                b = order[lo: lo + self.batch_size]
+                b = order[lo : lo + self.batch_size]
                 u, i = user_idx[b], item_idx[b]
                 pu, qi = self._p[u], self._q[i]
                 e = r[b] - (self.global_mean + self.user_bias[u] + self.item_bias[i] + np.einsum("nd,nd->n", pu, qi))
@@ -150,8 +166,7 @@ class ExplicitMF(Recommender):
         return self._predict(user_idx, item_idx)
 
     def _score_all(self, user_idx):
-        s = (self.global_mean + self.user_bias[user_idx, None] + self.item_bias[None, :]
-             + self._p[user_idx] @ self._q.T)
+        s = self.global_mean + self.user_bias[user_idx, None] + self.item_bias[None, :] + self._p[user_idx] @ self._q.T
         return np.clip(s, *self.rating_range) if self.clip else s
 
     @property
@@ -190,16 +205,30 @@ class ImplicitALS(Recommender):
 
     name = "ImplicitALS"
 
-    def __init__(self, embedding_dim: int = 64, reg: float = 50.0, alpha: float = 10.0, iterations: int = 15,
-                 seed: int = 0, *, solver: str = "cg", cg_steps: int = 3, use_ratings: bool = False,
-                 init_std: float = 0.01, dtype: str = "float32", num_users: int | None = None,
-                 num_items: int | None = None):
+    def __init__(
+        self,
+        embedding_dim: int = 64,
+        reg: float = 50.0,
+        alpha: float = 10.0,
+        iterations: int = 15,
+        seed: int = 0,
+        *,
+        solver: str = "cg",
+        cg_steps: int = 3,
+        use_ratings: bool = False,
+        init_std: float = 0.01,
+        dtype: str = "float32",
+        num_users: int | None = None,
+        num_items: int | None = None,
+    ):
         super().__init__(num_users, num_items)
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' (default: half the memory traffic) or 'float64', got {dtype!r}.")
         self.dtype = dtype
         if solver not in ("cg", "exact"):
-            raise ValueError(f"solver must be 'cg' (conjugate gradient, fast) or 'exact' (direct solves), got {solver!r}.")
+            raise ValueError(
+                f"solver must be 'cg' (conjugate gradient, fast) or 'exact' (direct solves), got {solver!r}."
+            )
         self.solver = solver
         self.cg_steps = check_k(cg_steps, "cg_steps")
         self.embedding_dim = check_k(embedding_dim, "embedding_dim")
@@ -270,11 +299,11 @@ class ImplicitALS(Recommender):
         out = np.zeros((n, d))
         rows = np.flatnonzero(np.diff(c1.indptr))
         for lo in range(0, len(rows), chunk):
-            idx = rows[lo: lo + chunk]
+            idx = rows[lo : lo + chunk]
             block = c1[idx]
             a = np.empty((len(idx), d, d))
             for j in range(d):  # Y^T (C_u - I) Y, one row of each d x d matrix per product
-                a[:, j, :] = block @ (other * other[:, j: j + 1])
+                a[:, j, :] = block @ (other * other[:, j : j + 1])
             a += gram
             out[idx] = np.linalg.solve(a, b[idx, :, None])[:, :, 0]
         return out
@@ -311,7 +340,7 @@ class ImplicitALS(Recommender):
             c = np.where(mask, c1.data[at], 0.0).astype(dtype)  # c1 on the cells, 0 on the padding
             b = np.matmul(((c + 1.0) * mask)[:, None, :], o)[:, 0, :]  # Y^T C_u p_u
 
-            def matvec(v):
+            def matvec(v, o=o, c=c):  # o, c: this block's (bound now, not by the loop)
                 dots = np.matmul(o, v[:, :, None])[:, :, 0]  # [B, L]: o_i . v
                 return np.matmul(v[:, None, :], gram)[:, 0, :] + np.matmul((c * dots)[:, None, :], o)[:, 0, :]
 

@@ -15,7 +15,7 @@ Lesson 03: :func:`plot_factorization`, :func:`plot_learning_curve`, :func:`plot_
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 import matplotlib.colors as mcolors
@@ -64,8 +64,9 @@ def _dense(matrix) -> np.ndarray:
     return a
 
 
-def _annotate(ax, values: np.ndarray, fmt: str = "{:.2g}", mask: np.ndarray | None = None, cmap=None,
-              norm=None, fontsize: int = 9) -> None:
+def _annotate(
+    ax, values: np.ndarray, fmt: str = "{:.2g}", mask: np.ndarray | None = None, cmap=None, norm=None, fontsize: int = 9
+) -> None:
     """Write each cell's value, in black or white depending on the cell colour."""
     cmap = cmap if cmap is not None else ax.images[0].cmap if ax.images else None
     for (r, c), v in np.ndenumerate(values):
@@ -85,8 +86,9 @@ def _ticks(ax, labels: Sequence[str], axis: str, rotate: bool = False, width: in
     labels = [shorten(t, width) for t in labels]
     if axis == "x":
         ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels, rotation=35 if rotate else 0, ha="right" if rotate else "center",
-                           rotation_mode="anchor")
+        ax.set_xticklabels(
+            labels, rotation=35 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor"
+        )
     else:
         ax.set_yticks(range(len(labels)))
         ax.set_yticklabels(labels)
@@ -137,15 +139,29 @@ def _label_points(ax, points) -> None:
     fig = ax.figure
     fig.canvas.draw()  # positions in display units need a laid-out figure
     placed = []
-    offsets = [(5, 5, "left", "bottom"), (5, -5, "left", "top"), (-5, 5, "right", "bottom"), (-5, -5, "right", "top"),
-               (5, 16, "left", "bottom"), (5, -16, "left", "top")]
+    offsets = [
+        (5, 5, "left", "bottom"),
+        (5, -5, "left", "top"),
+        (-5, 5, "right", "bottom"),
+        (-5, -5, "right", "top"),
+        (5, 16, "left", "bottom"),
+        (5, -16, "left", "top"),
+    ]
     renderer = fig.canvas.get_renderer()
     for xy, text in points:
         ax.plot(*xy, "o", ms=6, mfc="none", mec="black")
         best = None
         for dx, dy, ha, va in offsets:
-            t = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, va=va,
-                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+            t = ax.annotate(
+                text,
+                xy,
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=8,
+                ha=ha,
+                va=va,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85),
+            )
             box = t.get_window_extent(renderer).expanded(1.05, 1.1)
             if not any(box.overlaps(other) for other in placed):
                 best = (t, box)
@@ -153,8 +169,16 @@ def _label_points(ax, points) -> None:
             t.remove()
         if best is None:  # every position collides: keep the first one
             dx, dy, ha, va = offsets[0]
-            t = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, va=va,
-                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+            t = ax.annotate(
+                text,
+                xy,
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=8,
+                ha=ha,
+                va=va,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85),
+            )
             best = (t, t.get_window_extent(renderer))
         placed.append(best[1])
 
@@ -180,8 +204,16 @@ def plot_toy_matrix(table: pd.DataFrame, title: str = "The toy user x item matri
         if np.isnan(v):
             ax.text(c, r, "·", ha="center", va="center", color="#888888", fontsize=12)
         else:
-            ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=11,
-                    color="white" if v >= 3.5 else "black", fontweight="bold")
+            ax.text(
+                c,
+                r,
+                f"{v:g}",
+                ha="center",
+                va="center",
+                fontsize=11,
+                color="white" if v >= 3.5 else "black",
+                fontweight="bold",
+            )
     _ticks(ax, list(table.columns), "x", rotate=True, width=22)
     _ticks(ax, [str(i) for i in table.index], "y")
     ax.tick_params(length=0)
@@ -208,8 +240,7 @@ def _sample_block(matrix, num_users: int, num_items: int, seed: int, sort: bool)
 
 
 @styled
-def plot_spy(matrix, num_users: int = 150, num_items: int = 400, seed: int = 0,
-             title: str | None = None):
+def plot_spy(matrix, num_users: int = 150, num_items: int = 400, seed: int = 0, title: str | None = None):
     """Lesson 01: the sparsity of the user x item matrix, on a random sample of users and items.
 
     Left: the sample as it comes (a dark dot = an interaction). Right: the same cells with users sorted by
@@ -220,12 +251,17 @@ def plot_spy(matrix, num_users: int = 150, num_items: int = 400, seed: int = 0,
     raw = _sample_block(m, num_users, num_items, seed, sort=False)
     srt = _sample_block(m, num_users, num_items, seed, sort=True)
     fig, axes = new_figure(1, 2, width=9.0, height=3.6)
-    for ax, block, label in ((axes[0], raw, "random sample, original order"),
-                             (axes[1], srt, "same cells, sorted by activity / popularity")):
+    for ax, block, label in (
+        (axes[0], raw, "random sample, original order"),
+        (axes[1], srt, "same cells, sorted by activity / popularity"),
+    ):
         ax.spy(block, markersize=1.6, color="#08306b", aspect="auto")
         ax.xaxis.set_ticks_position("bottom")
-        ax.set_title(f"{label}\n{block.nnz:,} of {block.shape[0] * block.shape[1]:,} cells filled "
-                     f"({block.nnz / max(1, block.shape[0] * block.shape[1]):.1%})", fontsize=10)
+        ax.set_title(
+            f"{label}\n{block.nnz:,} of {block.shape[0] * block.shape[1]:,} cells filled "
+            f"({block.nnz / max(1, block.shape[0] * block.shape[1]):.1%})",
+            fontsize=10,
+        )
         ax.set_xlabel(f"{block.shape[1]} sampled items")
         ax.set_ylabel(f"{block.shape[0]} sampled users")
         for spine in ax.spines.values():
@@ -237,8 +273,12 @@ def plot_spy(matrix, num_users: int = 150, num_items: int = 400, seed: int = 0,
 
 
 @styled
-def plot_long_tail(item_popularity, user_activity, head_fraction: float = 0.1,
-                   title: str = "The long tail: a few items and users hold most interactions"):
+def plot_long_tail(
+    item_popularity,
+    user_activity,
+    head_fraction: float = 0.1,
+    title: str = "The long tail: a few items and users hold most interactions",
+):
     """Lesson 01: rank-frequency plots on log-log axes for items (popularity) and users (activity).
 
     ``item_popularity``: interactions per item ``[num_items]``; ``user_activity``: per user ``[num_users]``.
@@ -247,8 +287,10 @@ def plot_long_tail(item_popularity, user_activity, head_fraction: float = 0.1,
     the legend instead.
     """
     fig, axes = new_figure(1, 2, width=9.0, height=3.6)
-    for ax, counts, what, colour in ((axes[0], item_popularity, "items", OKABE_ITO[0]),
-                                     (axes[1], user_activity, "users", OKABE_ITO[1])):
+    for ax, counts, what, colour in (
+        (axes[0], item_popularity, "items", OKABE_ITO[0]),
+        (axes[1], user_activity, "users", OKABE_ITO[1]),
+    ):
         c = np.sort(np.asarray(counts, dtype=float))[::-1]
         if c.size == 0 or c.max() <= 0:
             raise ValueError(f"plot_long_tail: no interactions among the {what}.")
@@ -258,8 +300,7 @@ def plot_long_tail(item_popularity, user_activity, head_fraction: float = 0.1,
         head = max(1, int(round(head_fraction * (len(c) + zeros))))
         share = c[:head].sum() / c.sum()
         ax.axvspan(1, head, color=colour, alpha=0.12, lw=0)
-        ax.loglog(ranks, c, color=colour, lw=2,
-                  label=f"top {head_fraction:.0%} of {what}: {share:.0%} of interactions")
+        ax.loglog(ranks, c, color=colour, lw=2, label=f"top {head_fraction:.0%} of {what}: {share:.0%} of interactions")
         if zeros:
             ax.plot([], [], " ", label=f"{zeros:,} {what} with none (not drawn)")
         ax.set_xlabel(f"{what[:-1]} rank (1 = most {'popular' if what == 'items' else 'active'}, log scale)")
@@ -271,8 +312,7 @@ def plot_long_tail(item_popularity, user_activity, head_fraction: float = 0.1,
 
 
 @styled
-def plot_rating_threshold(ratings: pd.DataFrame, threshold: float = 3.5,
-                          title: str | None = None):
+def plot_rating_threshold(ratings: pd.DataFrame, threshold: float = 3.5, title: str | None = None):
     """Lesson 01: what the explicit-to-implicit step keeps and throws away.
 
     Left: how many ratings each star value has, coloured by whether ``rating >= threshold`` (kept as a
@@ -335,8 +375,15 @@ def plot_cooccurrence(counts, titles: Sequence[str], title: str = "Item x item c
 
 
 @styled
-def plot_item_lists(lists: Mapping[str, pd.DataFrame], value: str = "score", label: str = "title",
-                    xlabel: str = "score", ncols: int = 2, title: str = "", width: int = 30):
+def plot_item_lists(
+    lists: Mapping[str, pd.DataFrame],
+    value: str = "score",
+    label: str = "title",
+    xlabel: str = "score",
+    ncols: int = 2,
+    title: str = "",
+    width: int = 30,
+):
     """Lessons 01 and 03: several ranked item lists as horizontal bar charts, one panel per anchor.
 
     ``lists``: ``{panel title: DataFrame}`` where each frame has a ``label`` column (item titles) and a
@@ -366,8 +413,9 @@ def plot_item_lists(lists: Mapping[str, pd.DataFrame], value: str = "score", lab
 
 # ---------------------------------------------------------------------------------------------- lesson 02
 @styled
-def plot_similarity_matrices(matrices: Mapping[str, np.ndarray], names: Sequence[str],
-                             title: str = "The same users, three similarities"):
+def plot_similarity_matrices(
+    matrices: Mapping[str, np.ndarray], names: Sequence[str], title: str = "The same users, three similarities"
+):
     """Lesson 02: user x user similarity matrices side by side (one panel per measure), annotated.
 
     ``matrices``: ``{"cosine": [n, n], "pearson": [n, n], ...}`` with values in ``[-1, 1]``; ``names``: the
@@ -396,8 +444,9 @@ def plot_similarity_matrices(matrices: Mapping[str, np.ndarray], names: Sequence
 
 
 @styled
-def plot_similarity_agreement(sims: Mapping[str, np.ndarray], overlap: np.ndarray | None = None,
-                              reference: str = "cosine", title: str = ""):
+def plot_similarity_agreement(
+    sims: Mapping[str, np.ndarray], overlap: np.ndarray | None = None, reference: str = "cosine", title: str = ""
+):
     """Lesson 02: do the measures agree? One user's similarity to every other user, measure against measure.
 
     ``sims``: ``{"cosine": [n], "pearson": [n], "jaccard": [n]}`` (one user vs ``n`` others). Each panel plots
@@ -459,8 +508,14 @@ def plot_neighbours(view: Mapping, max_neighbours: int = 10, title: str | None =
     ax_sim.set_title(f"user_idx {view['user_idx']}'s {n_nb} nearest neighbours", fontsize=10)
     ax_sim.tick_params(labelbottom=False)
     liked = (votes != 0).astype(float)
-    ax_votes.imshow(liked, cmap=mcolors.ListedColormap(["#f0f0f0", OKABE_ITO[0]]), vmin=0, vmax=1,
-                    aspect="auto", interpolation="nearest")
+    ax_votes.imshow(
+        liked,
+        cmap=mcolors.ListedColormap(["#f0f0f0", OKABE_ITO[0]]),
+        vmin=0,
+        vmax=1,
+        aspect="auto",
+        interpolation="nearest",
+    )
     ax_votes.set_xticks(np.arange(n_nb + 1) - 0.5, minor=True)
     ax_votes.set_yticks(np.arange(n_rec + 1) - 0.5, minor=True)
     ax_votes.grid(which="minor", color="white", lw=1.5)
@@ -476,7 +531,7 @@ def plot_neighbours(view: Mapping, max_neighbours: int = 10, title: str | None =
     ax_score.set_xlabel("sum of similarities\nof those who liked it")
     ax_score.set_title(f"score (all {view.get('k', n_nb)}\nneighbours)", fontsize=10)
     fig.add_subplot(gs[0, 1]).axis("off")
-    title = title or f"Who recommends what: blue = this neighbour liked this film"
+    title = title or "Who recommends what: blue = this neighbour liked this film"
     return finish(fig, title)
 
 
@@ -497,10 +552,23 @@ def plot_leave_one_out(train: pd.DataFrame, test: pd.DataFrame, title: str = "")
         n_train = int(np.sum(train["user_idx"].to_numpy() == u))
         n_test = int(np.sum(test["user_idx"].to_numpy() == u))
         longest = max(longest, n_train + n_test)
-        ax.plot(np.arange(1, n_train + 1), np.full(n_train, row), "o", ms=5, color=OKABE_ITO[0],
-                label="training positive" if row == 0 else None)
-        ax.plot(np.arange(n_train + 1, n_train + n_test + 1), np.full(n_test, row), "D", ms=9, color=OKABE_ITO[1],
-                mec="black", label="held out: the most recent positive" if row == 0 else None)
+        ax.plot(
+            np.arange(1, n_train + 1),
+            np.full(n_train, row),
+            "o",
+            ms=5,
+            color=OKABE_ITO[0],
+            label="training positive" if row == 0 else None,
+        )
+        ax.plot(
+            np.arange(n_train + 1, n_train + n_test + 1),
+            np.full(n_test, row),
+            "D",
+            ms=9,
+            color=OKABE_ITO[1],
+            mec="black",
+            label="held out: the most recent positive" if row == 0 else None,
+        )
     ax.set_yticks(range(len(users)))
     ax.set_yticklabels([f"user_idx {u}" for u in users])
     ax.set_ylim(len(users) - 0.4, -0.6)
@@ -530,8 +598,12 @@ def plot_later_training_share(shares, title: str = ""):
     ax.set_xlabel("training positives (of all users) dated after this user's held-out rating, %")
     ax.set_ylabel("test users")
     ax.legend(loc="upper center", frameon=False)
-    return finish(fig, title or f"Leave-last-one-out is per user: for the average test user, {x.mean():.0%} of "
-                                "the training positives come later")
+    return finish(
+        fig,
+        title
+        or f"Leave-last-one-out is per user: for the average test user, {x.mean():.0%} of "
+        "the training positives come later",
+    )
 
 
 @styled
@@ -556,13 +628,24 @@ def plot_ranking_example(scores: np.ndarray, k: int = 10, title: str = ""):
     ax.axvline(k - 0.5, color="black", ls="--", lw=1)
     top = max(float(s.max()), 1e-9)
     ax.text(k - 0.5, top * 1.02, f" top {k} | the rest", ha="left", va="bottom", fontsize=9)
-    ax.annotate(f"held-out item: rank {rank}", xy=(rank - 1, s[0]), xytext=(rank - 1 + max(6, len(s) * 0.1), top * 0.75),
-                arrowprops=dict(arrowstyle="->", color="black"), va="center")
+    ax.annotate(
+        f"held-out item: rank {rank}",
+        xy=(rank - 1, s[0]),
+        xytext=(rank - 1 + max(6, len(s) * 0.1), top * 0.75),
+        arrowprops=dict(arrowstyle="->", color="black"),
+        va="center",
+    )
     zeros = int(np.sum(s == 0))
     if zeros >= 5:
         first_zero = int(np.flatnonzero(s[order] == 0)[0])
-        ax.text((first_zero + len(s)) / 2, top * 0.08, f"{zeros} candidates score exactly 0", ha="center", fontsize=9,
-                color="#555555")
+        ax.text(
+            (first_zero + len(s)) / 2,
+            top * 0.08,
+            f"{zeros} candidates score exactly 0",
+            ha="center",
+            fontsize=9,
+            color="#555555",
+        )
     ax.set_ylim(min(0.0, float(s.min())), top * 1.15)
     ax.set_xlabel(f"the {len(s)} candidates (held-out item + {len(s) - 1} sampled negatives), best first")
     ax.set_ylabel("model score")
@@ -576,8 +659,12 @@ def plot_ranking_example(scores: np.ndarray, k: int = 10, title: str = ""):
 
 
 @styled
-def plot_model_comparison(table: pd.DataFrame, metrics: Sequence[str] = ("hr@10", "ndcg@10"),
-                          random_hr: float | None = None, title: str = "Which recommender ranks the held-out item best?"):
+def plot_model_comparison(
+    table: pd.DataFrame,
+    metrics: Sequence[str] = ("hr@10", "ndcg@10"),
+    random_hr: float | None = None,
+    title: str = "Which recommender ranks the held-out item best?",
+):
     """Lessons 02-03: grouped bars of ranking metrics, one colour per model (course colours).
 
     ``table``: DataFrame indexed by model name with the ``metrics`` columns (``evaluate.compare`` output).
@@ -608,8 +695,9 @@ ACTIVITY_BINS = (0, 10, 20, 50, 100, 200, np.inf)
 
 
 @styled
-def plot_by_activity(results: Mapping, metric: str = "hr", bins=ACTIVITY_BINS, title: str = "",
-                     ylabel: str | None = None):
+def plot_by_activity(
+    results: Mapping, metric: str = "hr", bins=ACTIVITY_BINS, title: str = "", ylabel: str | None = None
+):
     """Lessons 02-03: a metric per user-activity bucket, one line per model, with standard errors.
 
     ``results``: ``{model name: EvalResult}`` (anything with ``by_activity(bins, metric)`` and ``per_user``).
@@ -628,8 +716,17 @@ def plot_by_activity(results: Mapping, metric: str = "hr", bins=ACTIVITY_BINS, t
         bucket = pd.cut(per["num_train"], edges, right=False)
         se = per.groupby(bucket, observed=True)[metric].sem().to_numpy()
         x = np.arange(len(table))
-        ax.errorbar(x + (j - (len(results) - 1) / 2) * 0.06, table[metric].to_numpy(), yerr=np.nan_to_num(se),
-                    marker="osD^v"[j % 5], ms=5, lw=2, capsize=3, color=color_for(str(name), j), label=str(name))
+        ax.errorbar(
+            x + (j - (len(results) - 1) / 2) * 0.06,
+            table[metric].to_numpy(),
+            yerr=np.nan_to_num(se),
+            marker="osD^v"[j % 5],
+            ms=5,
+            lw=2,
+            capsize=3,
+            color=color_for(str(name), j),
+            label=str(name),
+        )
         labels = [f"{b}\n({n} user{'' if n == 1 else 's'})" for b, n in zip(table["bucket"], table["users"])]
     ax.set_xticks(np.arange(len(labels)))
     ax.set_xticklabels(labels)
@@ -644,9 +741,14 @@ def plot_by_activity(results: Mapping, metric: str = "hr", bins=ACTIVITY_BINS, t
 
 # ---------------------------------------------------------------------------------------------- lesson 03
 @styled
-def plot_factorization(observed: np.ndarray, user_factors: np.ndarray, item_factors: np.ndarray,
-                       user_names: Sequence[str], item_names: Sequence[str],
-                       title: str = "Matrix factorization: ratings ≈ user vectors x item vectors"):
+def plot_factorization(
+    observed: np.ndarray,
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
+    user_names: Sequence[str],
+    item_names: Sequence[str],
+    title: str = "Matrix factorization: ratings ≈ user vectors x item vectors",
+):
     """Lesson 03: ``R ≈ P Q^T`` drawn out on the toy matrix.
 
     ``observed``: ``[n_users, n_items]`` ratings with 0 or NaN for "not rated"; ``user_factors`` ``P``
@@ -697,7 +799,7 @@ def plot_factorization(observed: np.ndarray, user_factors: np.ndarray, item_fact
     ax = axes[3]
     ax.imshow(np.clip(pred, 0, 5), cmap=blues, norm=rating_norm)
     _annotate(ax, pred, "{:.1f}", cmap=blues, norm=rating_norm, fontsize=8)
-    for (i, j) in zip(*np.nonzero(empty)):
+    for i, j in zip(*np.nonzero(empty)):
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=OKABE_ITO[5], lw=2))
     ax.set_title("prediction P Q^T\n(orange = filled-in)", fontsize=10)
     short_items = [shorten(t, 16) for t in item_names]
@@ -715,9 +817,14 @@ def plot_factorization(observed: np.ndarray, user_factors: np.ndarray, item_fact
 
 
 @styled
-def plot_learning_curve(history: pd.DataFrame, x: str = "epoch", columns: Sequence[str] = ("train_rmse", "valid_rmse"),
-                        baselines: Mapping[str, float] | None = None, ylabel: str = "RMSE (stars, lower is better)",
-                        title: str = "Learning curve"):
+def plot_learning_curve(
+    history: pd.DataFrame,
+    x: str = "epoch",
+    columns: Sequence[str] = ("train_rmse", "valid_rmse"),
+    baselines: Mapping[str, float] | None = None,
+    ylabel: str = "RMSE (stars, lower is better)",
+    title: str = "Learning curve",
+):
     """Lesson 03: metric per epoch/iteration (e.g. ``ExplicitMF.history``: ``epoch, train_rmse, valid_rmse``).
 
     ``baselines``: ``{label: value}`` drawn as dashed horizontal lines (e.g. the RMSE of predicting every
@@ -733,8 +840,15 @@ def plot_learning_curve(history: pd.DataFrame, x: str = "epoch", columns: Sequen
         ax.plot(history[x], history[c], marker="o", ms=3, lw=2, color=OKABE_ITO[j], label=c.replace("_", " "))
         if c.startswith("valid"):
             best = int(history[c].to_numpy().argmin())
-            ax.plot(history[x].iloc[best], history[c].iloc[best], "*", ms=14, color=OKABE_ITO[j], mec="black",
-                    label=f"best {c.replace('_', ' ')}: {history[c].iloc[best]:.3f} ({x} {history[x].iloc[best]})")
+            ax.plot(
+                history[x].iloc[best],
+                history[c].iloc[best],
+                "*",
+                ms=14,
+                color=OKABE_ITO[j],
+                mec="black",
+                label=f"best {c.replace('_', ' ')}: {history[c].iloc[best]:.3f} ({x} {history[x].iloc[best]})",
+            )
     for j, (label, value) in enumerate((baselines or {}).items()):
         ax.axhline(value, ls="--", lw=1, color=[GREY, "black", OKABE_ITO[5]][j % 3], label=f"{label}: {value:.3f}")
     ax.set_xlabel(x)
@@ -745,8 +859,14 @@ def plot_learning_curve(history: pd.DataFrame, x: str = "epoch", columns: Sequen
 
 
 @styled
-def plot_embedding_maps(maps: Mapping[str, np.ndarray], labels: Sequence[str], highlight: Mapping[int, str] | None = None,
-                        max_points: int = 3000, seed: int = 0, title: str = "Item vectors, projected to 2-D (PCA)"):
+def plot_embedding_maps(
+    maps: Mapping[str, np.ndarray],
+    labels: Sequence[str],
+    highlight: Mapping[int, str] | None = None,
+    max_points: int = 3000,
+    seed: int = 0,
+    title: str = "Item vectors, projected to 2-D (PCA)",
+):
     """Lesson 03 (and ``MFExplorer``): item vectors on their first two principal axes, coloured by genre.
 
     ``maps``: ``{panel title: vectors [n, embedding_dim]}`` for the same ``n`` items (e.g. the learned ALS

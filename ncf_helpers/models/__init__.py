@@ -22,6 +22,7 @@ import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from .adapter import KerasRecommender, fit_model  # noqa: E402
 from .builders import (  # noqa: E402
     BUILD_OPTIONS,
     DEFAULTS,
@@ -40,9 +41,8 @@ from .builders import (  # noqa: E402
     user_genre_profile,
     user_vectors,
 )
-from .training import TRAIN_OPTIONS, EvalCallback, TrainHistory, epoch_rows, train  # noqa: E402
-from .adapter import KerasRecommender, fit_model  # noqa: E402
 from .serving import BACKENDS, TwoTowerIndex, VectorIndex, serving_cost  # noqa: E402
+from .training import TRAIN_OPTIONS, EvalCallback, TrainHistory, epoch_rows, train  # noqa: E402
 
 __all__ = [
     "BACKENDS",

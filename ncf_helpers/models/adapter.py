@@ -51,7 +51,7 @@ class KerasRecommender(KerasScorer):
     """
 
     # ------------------------------------------------------------------ fit
-    def fit(self, train_data, **train_options) -> "KerasRecommender":
+    def fit(self, train_data, **train_options) -> KerasRecommender:
         """Build the model if needed, train it on ``train_data`` (a ``Split``) with :func:`train`, remember the
         training positives (for ``recommend(exclude_seen=True)``). Returns ``self``."""
         unknown = sorted(set(train_options) - set(TRAIN_OPTIONS))
@@ -70,8 +70,9 @@ class KerasRecommender(KerasScorer):
         return self
 
 
-def fit_model(split, interaction: str, epochs: int | None = None, seed: int = 0, *, verbose=0,
-              **options) -> tuple[KerasRecommender, TrainHistory]:
+def fit_model(
+    split, interaction: str, epochs: int | None = None, seed: int = 0, *, verbose=0, **options
+) -> tuple[KerasRecommender, TrainHistory]:
     """Build, train and wrap a model in one line: ``rec, history = fit_model(split, "gmf")``. Lessons 04-06.
 
     ``options`` are any :func:`build_model` or :func:`train` option; anything not given comes from
@@ -87,8 +88,9 @@ def fit_model(split, interaction: str, epochs: int | None = None, seed: int = 0,
     check_interaction(interaction)
     unknown = sorted(set(options) - set(BUILD_OPTIONS) - set(TRAIN_OPTIONS))
     if unknown:
-        raise ValueError(f"Unknown option(s) {unknown}; build options are {BUILD_OPTIONS} and train options "
-                         f"{TRAIN_OPTIONS}.")
+        raise ValueError(
+            f"Unknown option(s) {unknown}; build options are {BUILD_OPTIONS} and train options {TRAIN_OPTIONS}."
+        )
     if epochs is not None:
         options["epochs"] = epochs
     extra = {}
@@ -120,5 +122,7 @@ def fit_model(split, interaction: str, epochs: int | None = None, seed: int = 0,
     rec = KerasRecommender(model)
     rec.fit(split, seed=seed, verbose=verbose, **fit_opts)
     rec.history.extra.update(extra)
-    rec.history.extra["config"] = {k: v for k, v in config.items() if k not in ("item_features", "user_features", "pretrained")}
+    rec.history.extra["config"] = {
+        k: v for k, v in config.items() if k not in ("item_features", "user_features", "pretrained")
+    }
     return rec, rec.history

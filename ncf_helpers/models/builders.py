@@ -66,16 +66,50 @@ OUTPUTS = ("logit", "sigmoid", "sigmoid_dense")
 # Build options (embedding_dim, hidden, l2, learning_rate, ...) and train options (epochs, batch_size,
 # num_negatives) live side by side; fit_model() sorts them out.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "dot": dict(embedding_dim=64, l2=0.0, learning_rate=3e-3, output="logit", use_bias=True,
-                epochs=20, batch_size=4096, num_negatives=4),
-    "gmf": dict(embedding_dim=64, l2=0.0, learning_rate=3e-3, output="logit",
-                epochs=20, batch_size=4096, num_negatives=4),
-    "mlp": dict(embedding_dim=32, hidden=(10, 10), l2=0.0, learning_rate=1e-2, output="sigmoid",
-                epochs=20, batch_size=4096, num_negatives=4),
-    "neumf": dict(embedding_dim=32, mlp_embedding_dim=32, hidden=(10, 10), l2=0.0, learning_rate=3e-3,
-                  output="logit", epochs=12, batch_size=4096, num_negatives=4),
-    "two_tower": dict(embedding_dim=32, hidden=(64,), l2=0.0, learning_rate=1e-2, output="logit",
-                      epochs=15, batch_size=4096, num_negatives=4),
+    "dot": dict(
+        embedding_dim=64,
+        l2=0.0,
+        learning_rate=3e-3,
+        output="logit",
+        use_bias=True,
+        epochs=20,
+        batch_size=4096,
+        num_negatives=4,
+    ),
+    "gmf": dict(
+        embedding_dim=64, l2=0.0, learning_rate=3e-3, output="logit", epochs=20, batch_size=4096, num_negatives=4
+    ),
+    "mlp": dict(
+        embedding_dim=32,
+        hidden=(10, 10),
+        l2=0.0,
+        learning_rate=1e-2,
+        output="sigmoid",
+        epochs=20,
+        batch_size=4096,
+        num_negatives=4,
+    ),
+    "neumf": dict(
+        embedding_dim=32,
+        mlp_embedding_dim=32,
+        hidden=(10, 10),
+        l2=0.0,
+        learning_rate=3e-3,
+        output="logit",
+        epochs=12,
+        batch_size=4096,
+        num_negatives=4,
+    ),
+    "two_tower": dict(
+        embedding_dim=32,
+        hidden=(64,),
+        l2=0.0,
+        learning_rate=1e-2,
+        output="logit",
+        epochs=15,
+        batch_size=4096,
+        num_negatives=4,
+    ),
 }
 """Default configuration per interaction (build + train options), used by :func:`fit_model`, the widgets and
 the lessons. ``DEFAULTS["neumf"]`` is also used for NeuMF with pre-training (then with a lower learning rate,
@@ -100,9 +134,22 @@ pre-trained solution is refined rather than thrown away. On ml-latest-small pre-
 from scratch or GMF alone by more than the noise (``benchmarks/results/models.md``)."""
 
 BUILD_OPTIONS = (
-    "embedding_dim", "mlp_embedding_dim", "hidden", "l2", "learning_rate", "output", "use_bias",
-    "item_features", "user_features", "item_id_embedding", "id_dropout", "tower_activation",
-    "pretrained", "alpha", "seed", "compile",
+    "embedding_dim",
+    "mlp_embedding_dim",
+    "hidden",
+    "l2",
+    "learning_rate",
+    "output",
+    "use_bias",
+    "item_features",
+    "user_features",
+    "item_id_embedding",
+    "id_dropout",
+    "tower_activation",
+    "pretrained",
+    "alpha",
+    "seed",
+    "compile",
 )
 
 
@@ -216,8 +263,12 @@ def _mlp_stack(x, hidden, prefix: str, l2: float):
 
 def _tower(hidden, name: str, activation, l2: float):
     stack = [
-        layers.Dense(units, activation="relu" if k < len(hidden) - 1 else activation,
-                     kernel_regularizer=_reg(l2), name=f"{name}_{k + 1}")
+        layers.Dense(
+            units,
+            activation="relu" if k < len(hidden) - 1 else activation,
+            kernel_regularizer=_reg(l2),
+            name=f"{name}_{k + 1}",
+        )
         for k, units in enumerate(hidden)
     ]
     return keras.Sequential(stack, name=name)
@@ -364,15 +415,33 @@ def build_model(
         x = layers.Concatenate(name="neumf_concat")([g, m])
         out = layers.Dense(1, activation=_act(output), name="prediction")(x)
     else:  # two_tower
-        out = _two_tower(user, item, num_users, num_items, embedding_dim, hidden, l2, output, item_features,
-                         user_features, item_id_embedding, float(id_dropout), tower_activation, seed)
+        out = _two_tower(
+            user,
+            item,
+            num_users,
+            num_items,
+            embedding_dim,
+            hidden,
+            l2,
+            output,
+            item_features,
+            user_features,
+            item_id_embedding,
+            float(id_dropout),
+            tower_activation,
+            seed,
+        )
 
     model = keras.Model(inputs={"user_idx": user, "item_idx": item}, outputs=out, name=interaction)
     if interaction == "two_tower":
         if item_features is not None:
-            model.get_layer("item_features").set_weights([_check_features(item_features, num_items, "item_features", "num_items")])
+            model.get_layer("item_features").set_weights(
+                [_check_features(item_features, num_items, "item_features", "num_items")]
+            )
         if user_features is not None:
-            model.get_layer("user_features").set_weights([_check_features(user_features, num_users, "user_features", "num_users")])
+            model.get_layer("user_features").set_weights(
+                [_check_features(user_features, num_users, "user_features", "num_users")]
+            )
     if pretrained is not None:
         load_pretrained(model, *_unpack_pretrained(pretrained), alpha=alpha)
     if compile:
@@ -384,8 +453,22 @@ def _act(output: str):
     return "sigmoid" if output == "sigmoid" else None
 
 
-def _two_tower(user, item, num_users, num_items, embedding_dim, hidden, l2, output, item_features, user_features,
-               item_id_embedding, id_dropout, tower_activation, seed):
+def _two_tower(
+    user,
+    item,
+    num_users,
+    num_items,
+    embedding_dim,
+    hidden,
+    l2,
+    output,
+    item_features,
+    user_features,
+    item_id_embedding,
+    id_dropout,
+    tower_activation,
+    seed,
+):
     item_features = _check_features(item_features, num_items, "item_features", "num_items")
     user_features = _check_features(user_features, num_users, "user_features", "num_users")
     if not item_id_embedding and item_features is None:
@@ -498,7 +581,9 @@ def load_pretrained(neumf: keras.Model, gmf: keras.Model, mlp: keras.Model, alph
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha!r}.")
     if getattr(neumf, "name", None) != "neumf":
-        raise ValueError(f"load_pretrained needs a model built with interaction='neumf', got {getattr(neumf, 'name', neumf)!r}.")
+        raise ValueError(
+            f"load_pretrained needs a model built with interaction='neumf', got {getattr(neumf, 'name', neumf)!r}."
+        )
     gmf, mlp = _unpack_pretrained((gmf, mlp))
     pairs = [
         ("gmf_user_embedding", gmf, "user_embedding"),
@@ -626,7 +711,9 @@ def item_vectors(model: keras.Model, item_idx=None, *, genres_only: bool = False
         if feats.ndim == 1:
             feats = feats[None, :]
         if feats.ndim != 2 or feats.shape[1] != width:
-            raise ValueError(f"features must have shape [n, {width}] (one multi-hot genre row per item); got {feats.shape}.")
+            raise ValueError(
+                f"features must have shape [n, {width}] (one multi-hot genre row per item); got {feats.shape}."
+            )
         n = feats.shape[0]
         parts = [np.zeros((n, model.get_layer("item_embedding").output_dim), np.float32)] if has_id else []
         x = np.concatenate(parts + [feats], axis=1)

@@ -57,8 +57,9 @@ __all__ = [
 LOSSES = ("bce", "softmax", "softmax_logq", "mixed")
 """The values :func:`fit_retrieval` accepts for ``loss`` (see the module docstring)."""
 
-RETRIEVAL_DEFAULTS = dict(embedding_dim=32, epochs=10, batch_size=1024, learning_rate=3e-3, num_negatives=4,
-                          temperature=1.0, l2=0.0)
+RETRIEVAL_DEFAULTS = dict(
+    embedding_dim=32, epochs=10, batch_size=1024, learning_rate=3e-3, num_negatives=4, temperature=1.0, l2=0.0
+)
 """Settings shared by every loss in lesson 07 (same towers, same optimizer, same number of epochs), so that
 only the loss differs. Picked on ml-latest-small so that each run trains in a few seconds on 2 cores."""
 
@@ -78,8 +79,10 @@ def log_sampling_probability(item_counts, batch_size: int | None = None) -> np.n
     """
     counts = np.asarray(item_counts, dtype=np.float64)
     if counts.ndim != 1 or counts.size == 0 or np.any(counts < 0) or not np.all(np.isfinite(counts)):
-        raise ValueError("item_counts must be a 1-D array of non-negative counts [num_items], e.g. "
-                         "np.bincount(split.train_item_idx, minlength=split.num_items).")
+        raise ValueError(
+            "item_counts must be a 1-D array of non-negative counts [num_items], e.g. "
+            "np.bincount(split.train_item_idx, minlength=split.num_items)."
+        )
     if counts.sum() <= 0:
         raise ValueError("item_counts are all 0: there are no training positives to estimate Q from.")
     q = np.maximum(counts, 0.5) / counts.sum()
@@ -106,8 +109,18 @@ def accidental_hit_mask(item_idx, candidate_idx=None):
     return ops.logical_and(same, ops.logical_not(own))
 
 
-def in_batch_softmax_loss(user_vectors, item_vectors, item_idx=None, log_q=None, *, remove_accidental_hits=False,
-                          extra_item_vectors=None, extra_item_idx=None, extra_log_q=None, temperature: float = 1.0):
+def in_batch_softmax_loss(
+    user_vectors,
+    item_vectors,
+    item_idx=None,
+    log_q=None,
+    *,
+    remove_accidental_hits=False,
+    extra_item_vectors=None,
+    extra_item_idx=None,
+    extra_log_q=None,
+    temperature: float = 1.0,
+):
     """Per-row in-batch softmax loss -> float ``[B]``.
 
     ``user_vectors [B, d]`` and ``item_vectors [B, d]`` are the towers' outputs for the batch's positive pairs
@@ -135,7 +148,9 @@ def in_batch_softmax_loss(user_vectors, item_vectors, item_idx=None, log_q=None,
             cols_idx = ops.concatenate([ops.convert_to_tensor(item_idx), ops.convert_to_tensor(extra_item_idx)], axis=0)
     if remove_accidental_hits:
         if cols_idx is None:
-            raise ValueError("remove_accidental_hits=True needs item_idx [B] (and extra_item_idx [M] with extra items).")
+            raise ValueError(
+                "remove_accidental_hits=True needs item_idx [B] (and extra_item_idx [M] with extra items)."
+            )
         mask = accidental_hit_mask(item_idx, cols_idx)
         logits = ops.where(mask, ops.full_like(logits, _MASKED), logits)
     b = ops.shape(u)[0]
@@ -158,8 +173,17 @@ def pointwise_bce_loss(positive_logits, negative_logits):
 
 
 # ---------------------------------------------------------------------------------------------- towers
-def build_towers(num_users: int, num_items: int, *, embedding_dim: int = 32, context_dim: int = 0,
-                 item_features=None, item_id: bool = True, l2: float = 0.0, seed: int = 0):
+def build_towers(
+    num_users: int,
+    num_items: int,
+    *,
+    embedding_dim: int = 32,
+    context_dim: int = 0,
+    item_features=None,
+    item_id: bool = True,
+    l2: float = 0.0,
+    seed: int = 0,
+):
     """The query tower and the candidate tower, as two ``keras.Model`` s -> ``(query_tower, item_tower)``.
 
     * query tower: inputs ``user_idx`` int ``[B]`` (and ``context`` float ``[B, context_dim]`` when
@@ -184,7 +208,9 @@ def build_towers(num_users: int, num_items: int, *, embedding_dim: int = 32, con
     item = keras.Input(shape=(), dtype="int32", name="item_idx")
     parts = []
     if item_id:
-        parts.append(layers.Embedding(num_items, embedding_dim, embeddings_regularizer=reg, name="item_embedding")(item))
+        parts.append(
+            layers.Embedding(num_items, embedding_dim, embeddings_regularizer=reg, name="item_embedding")(item)
+        )
     if item_features is not None:
         feats = np.asarray(item_features, dtype=np.float32)
         if feats.ndim != 2 or feats.shape[0] != num_items:
@@ -228,8 +254,12 @@ class RetrievalModel:
         """float32 ``[num_items, d]``: the item tower run once over the catalogue (cached)."""
         if self._items is None:
             idx = np.arange(self.num_items, dtype=np.int32)
-            self._items = np.concatenate([np.asarray(self.item_tower({"item_idx": idx[lo: lo + 16384]}, training=False), np.float32)
-                                          for lo in range(0, len(idx), 16384)])
+            self._items = np.concatenate(
+                [
+                    np.asarray(self.item_tower({"item_idx": idx[lo : lo + 16384]}, training=False), np.float32)
+                    for lo in range(0, len(idx), 16384)
+                ]
+            )
         return self._items
 
     def user_vectors(self, user_idx, context=None) -> np.ndarray:
@@ -247,7 +277,7 @@ class RetrievalModel:
             inputs["context"] = np.asarray(context, np.float32)
         return np.asarray(self.query_tower(inputs, training=False), np.float32)
 
-    def with_context(self, context) -> "RetrievalModel":
+    def with_context(self, context) -> RetrievalModel:
         out = RetrievalModel(**{**self.__dict__, "context": np.asarray(context, np.float32)})
         return out
 
@@ -263,11 +293,26 @@ class RetrievalModel:
 
 
 # ---------------------------------------------------------------------------------------------- training
-def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: int | None = None,
-                  batch_size: int | None = None, learning_rate: float | None = None, num_negatives: int | None = None,
-                  embedding_dim: int | None = None, temperature: float | None = None, l2: float | None = None,
-                  context=None, item_features=None, item_id: bool = True, train=None, name: str | None = None,
-                  jit_compile: bool = False, verbose: bool = False) -> RetrievalModel:
+def fit_retrieval(
+    split,
+    loss: str = "softmax_logq",
+    *,
+    seed: int = 0,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    num_negatives: int | None = None,
+    embedding_dim: int | None = None,
+    temperature: float | None = None,
+    l2: float | None = None,
+    context=None,
+    item_features=None,
+    item_id: bool = True,
+    train=None,
+    name: str | None = None,
+    jit_compile: bool = False,
+    verbose: bool = False,
+) -> RetrievalModel:
     """Train a query tower and an item tower on ``split.train``'s positives with one of :data:`LOSSES`. Lesson 07.
 
     Every loss sees the same batches of positives (shuffled by ``seed``), the same towers and the same Adam
@@ -280,15 +325,23 @@ def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: i
     if loss not in LOSSES:
         raise ValueError(f"Unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
     cfg = dict(RETRIEVAL_DEFAULTS)
-    for key, value in dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                           num_negatives=num_negatives, embedding_dim=embedding_dim, temperature=temperature,
-                           l2=l2).items():
+    for key, value in dict(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        num_negatives=num_negatives,
+        embedding_dim=embedding_dim,
+        temperature=temperature,
+        l2=l2,
+    ).items():
         if value is not None:
             cfg[key] = value
     for key in ("epochs", "batch_size", "embedding_dim"):
         if isinstance(cfg[key], bool) or not isinstance(cfg[key], (int, np.integer)) or cfg[key] <= 0:
             raise ValueError(f"{key} must be a positive whole number, got {cfg[key]!r}.")
-    if loss in ("bce", "mixed") and (not isinstance(cfg["num_negatives"], (int, np.integer)) or cfg["num_negatives"] < 1):
+    if loss in ("bce", "mixed") and (
+        not isinstance(cfg["num_negatives"], (int, np.integer)) or cfg["num_negatives"] < 1
+    ):
         raise ValueError(f"loss={loss!r} needs num_negatives >= 1, got {cfg['num_negatives']!r}.")
     rows = split.train if train is None else train
     if "label" in rows.columns:
@@ -303,9 +356,16 @@ def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: i
         if ctx.ndim != 2 or ctx.shape[0] != len(users):
             raise ValueError(f"context must be [num_train_positives, c] = [{len(users)}, c], got {ctx.shape}.")
     num_users, num_items = int(split.num_users), int(split.num_items)
-    query_tower, item_tower = build_towers(num_users, num_items, embedding_dim=cfg["embedding_dim"],
-                                           context_dim=0 if ctx is None else ctx.shape[1],
-                                           item_features=item_features, item_id=item_id, l2=cfg["l2"], seed=seed)
+    query_tower, item_tower = build_towers(
+        num_users,
+        num_items,
+        embedding_dim=cfg["embedding_dim"],
+        context_dim=0 if ctx is None else ctx.shape[1],
+        item_features=item_features,
+        item_id=item_id,
+        l2=cfg["l2"],
+        seed=seed,
+    )
     counts = np.bincount(items, minlength=num_items)
     log_q = tf.constant(log_sampling_probability(counts, cfg["batch_size"]))
     m = int(cfg["num_negatives"])
@@ -335,9 +395,17 @@ def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: i
         else:  # mixed
             extra = rng.uniform((m,), 0, num_items, dtype=tf.int32)
             ev = item_tower({"item_idx": extra}, training=True)
-            per = in_batch_softmax_loss(q, v, i, tf.gather(log_q, i), remove_accidental_hits=True,
-                                        extra_item_vectors=ev, extra_item_idx=extra,
-                                        extra_log_q=tf.fill([m], extra_log_q), temperature=temp)
+            per = in_batch_softmax_loss(
+                q,
+                v,
+                i,
+                tf.gather(log_q, i),
+                remove_accidental_hits=True,
+                extra_item_vectors=ev,
+                extra_item_idx=extra,
+                extra_log_q=tf.fill([m], extra_log_q),
+                temperature=temp,
+            )
         total = tf.reduce_mean(per)
         reg = query_tower.losses + item_tower.losses
         return total + (tf.add_n(reg) if reg else 0.0)
@@ -361,7 +429,7 @@ def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: i
             n_full, bs = len(order), len(order)
         total, steps = 0.0, 0
         for lo in range(0, n_full, bs):
-            idx = order[lo: lo + bs]
+            idx = order[lo : lo + bs]
             args = (tf.constant(users[idx]), tf.constant(items[idx]))
             value = step(*args, tf.constant(ctx[idx])) if ctx is not None else step(*args)
             total += float(value)
@@ -370,5 +438,14 @@ def fit_retrieval(split, loss: str = "softmax_logq", *, seed: int = 0, epochs: i
         if verbose:
             print(f"epoch {epoch + 1}: loss {history[-1]:.4f}")
     seconds = time.perf_counter() - start
-    return RetrievalModel(query_tower, item_tower, num_users, num_items, loss, name=name or loss,
-                          train_seconds=seconds, history=history, config={**cfg, "seed": int(seed)})
+    return RetrievalModel(
+        query_tower,
+        item_tower,
+        num_users,
+        num_items,
+        loss,
+        name=name or loss,
+        train_seconds=seconds,
+        history=history,
+        config={**cfg, "seed": int(seed)},
+    )

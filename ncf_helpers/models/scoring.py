@@ -24,7 +24,6 @@ from ..data.checks import check_indices, check_k  # noqa: E402
 from .builders import (  # noqa: E402
     BUILD_OPTIONS,
     ColdStartGate,
-    build_model,
     check_interaction,
     interaction_of,
     item_vectors,
@@ -76,8 +75,15 @@ class KerasScorer(Recommender):
     embedding tables raise a ``ValueError``.
     """
 
-    def __init__(self, model: keras.Model | None = None, *, interaction: str | None = None, name: str | None = None,
-                 batch_size: int = 262_144, **build_options):
+    def __init__(
+        self,
+        model: keras.Model | None = None,
+        *,
+        interaction: str | None = None,
+        name: str | None = None,
+        batch_size: int = 262_144,
+        **build_options,
+    ):
         self.model = model
         if model is not None:
             self.interaction = interaction_of(model)
@@ -101,14 +107,15 @@ class KerasScorer(Recommender):
         self._predict_fn = None
         self.fitted = model is not None
 
-    def remember_training(self, train_data) -> "KerasRecommender":
+    def remember_training(self, train_data) -> KerasScorer:
         """Record which items each user had in training (``recommend(exclude_seen=True)`` skips them), from a
         ``Split`` or a DataFrame with ``user_idx, item_idx`` (``label == 1`` rows if labelled)."""
         df = train_data.train if hasattr(train_data, "train") else train_data
         if "label" in df.columns:
             df = df[df["label"] == 1]
-        u, i = check_indices(df["user_idx"].to_numpy(np.int64), df["item_idx"].to_numpy(np.int64),
-                             self.num_users, self.num_items)
+        u, i = check_indices(
+            df["user_idx"].to_numpy(np.int64), df["item_idx"].to_numpy(np.int64), self.num_users, self.num_items
+        )
         self._seen_keys = np.unique(u * self.num_items + i)
         self._seen_known = True
         return self
@@ -158,11 +165,14 @@ class KerasScorer(Recommender):
                 def post(s, users):
                     return _sigmoid(w[0, 0] * s + b[0])
             elif out == "sigmoid":
+
                 def post(s, users):
                     return _sigmoid(s)
             else:
+
                 def post(s, users):
                     return s
+
             return (lambda users: user_vectors(model, users)), V, post
         return None
 
@@ -177,8 +187,10 @@ class KerasScorer(Recommender):
         out = np.empty((len(user_idx), n), dtype=np.float32)
         items = np.arange(n, dtype=np.int64)
         for lo in range(0, len(user_idx), rows_per_chunk):
-            users = user_idx[lo:lo + rows_per_chunk]
-            out[lo:lo + len(users)] = self._predict(np.repeat(users, n), np.tile(items, len(users))).reshape(len(users), n)
+            users = user_idx[lo : lo + rows_per_chunk]
+            out[lo : lo + len(users)] = self._predict(np.repeat(users, n), np.tile(items, len(users))).reshape(
+                len(users), n
+            )
         return out
 
     def predict_proba(self, user_idx, item_idx) -> np.ndarray:
@@ -191,8 +203,10 @@ class KerasScorer(Recommender):
         :meth:`load` or wrapping a trained model, call :meth:`remember_training` (or pass ``split`` to ``load``)."""
         self._require_fit()
         if exclude_seen and not self._seen_known:
-            raise ValueError("This recommender does not know the training interactions to exclude: call "
-                             ".remember_training(split) first, or recommend(..., exclude_seen=False).")
+            raise ValueError(
+                "This recommender does not know the training interactions to exclude: call "
+                ".remember_training(split) first, or recommend(..., exclude_seen=False)."
+            )
         return super().recommend(user_idx, n, exclude_seen)
 
     # ------------------------------------------------------------------ vectors
@@ -236,8 +250,9 @@ class KerasScorer(Recommender):
             return item_vectors(self.model, genres_only=space == "genres")
         raise ValueError(f"Unknown space {space!r}; choose None, 'gmf', 'mlp', 'embedding', 'tower' or 'genres'.")
 
-    def similar_items(self, item_idx: int, k: int = 10, factors: np.ndarray | None = None,
-                      space: str | None = None) -> pd.DataFrame:
+    def similar_items(
+        self, item_idx: int, k: int = 10, factors: np.ndarray | None = None, space: str | None = None
+    ) -> pd.DataFrame:
         """The ``k`` items most cosine-similar to ``item_idx`` in an embedding space (see :meth:`item_space`).
         Returns a DataFrame ``item_idx, similarity``."""
         if factors is None:
@@ -267,7 +282,7 @@ class KerasScorer(Recommender):
         return path
 
     @classmethod
-    def load(cls, path, split=None, **kwargs) -> "KerasRecommender":
+    def load(cls, path, split=None, **kwargs) -> KerasScorer:  # an instance of cls
         """Load a model saved by :meth:`save`; ``split`` (optional) restores the training interactions that
         ``recommend(exclude_seen=True)`` skips."""
         path = Path(path)

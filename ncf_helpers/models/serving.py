@@ -26,8 +26,8 @@ import tensorflow as tf  # noqa: E402
 
 from ..data.checks import check_indices, check_k  # noqa: E402
 from .adapter import KerasRecommender  # noqa: E402
-from .scoring import _sigmoid  # noqa: E402
 from .builders import item_vectors, output_of, table_sizes  # noqa: E402
+from .scoring import _sigmoid  # noqa: E402
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -74,9 +74,21 @@ class VectorIndex:
     ``build_seconds`` and ``bytes_per_item`` (index memory / num_items) describe the build.
     """
 
-    def __init__(self, vectors, backend: str = "exact", *, nlist: int | None = None, nprobe: int = 8,
-                 pq_m: int = 8, hnsw_m: int = 16, ef_construction: int = 80, ef_search: int = 64,
-                 train_size: int = 50_000, rerank: bool = True, seed: int = 0):
+    def __init__(
+        self,
+        vectors,
+        backend: str = "exact",
+        *,
+        nlist: int | None = None,
+        nprobe: int = 8,
+        pq_m: int = 8,
+        hnsw_m: int = 16,
+        ef_construction: int = 80,
+        ef_search: int = 64,
+        train_size: int = 50_000,
+        rerank: bool = True,
+        seed: int = 0,
+    ):
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
         vecs = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
@@ -134,7 +146,7 @@ class VectorIndex:
             self._index = index
         self.build_seconds = time.perf_counter() - start
 
-    def set(self, *, nprobe: int | None = None, ef_search: int | None = None) -> "VectorIndex":
+    def set(self, *, nprobe: int | None = None, ef_search: int | None = None) -> VectorIndex:
         """Change the search-time setting (IVF ``nprobe``, HNSW ``ef_search``) without rebuilding."""
         if nprobe is not None and self.backend in ("faiss-ivf", "faiss-ivfpq"):
             self._index.nprobe = int(nprobe)
@@ -180,7 +192,9 @@ class TwoTowerIndex:
         rec = model if isinstance(model, KerasRecommender) else None
         model = model.model if isinstance(model, KerasRecommender) else model
         if not isinstance(model, keras.Model) or model.name != "two_tower":
-            raise ValueError("TwoTowerIndex needs a model built with interaction='two_tower' (or its KerasRecommender).")
+            raise ValueError(
+                "TwoTowerIndex needs a model built with interaction='two_tower' (or its KerasRecommender)."
+            )
         self.model = model
         self.num_users, self.num_items = table_sizes(model)
         start = time.perf_counter()
@@ -214,13 +228,14 @@ class TwoTowerIndex:
         elif rec is not None and rec._seen_known:
             self._seen = rec._seen_keys
 
-    def remember_training(self, split) -> "TwoTowerIndex":
+    def remember_training(self, split) -> TwoTowerIndex:
         """Training interactions to skip with ``exclude_seen=True`` (a ``Split`` or a DataFrame)."""
         df = split.train if hasattr(split, "train") else split
         if "label" in df.columns:
             df = df[df["label"] == 1]
-        u, i = check_indices(df["user_idx"].to_numpy(np.int64), df["item_idx"].to_numpy(np.int64),
-                             self.num_users, self.num_items)
+        u, i = check_indices(
+            df["user_idx"].to_numpy(np.int64), df["item_idx"].to_numpy(np.int64), self.num_users, self.num_items
+        )
         self._seen = np.unique(u * self.num_items + i)
         return self
 
@@ -254,26 +269,31 @@ class TwoTowerIndex:
         s = self.scores(users)
         if exclude_seen:
             if self._seen is None:
-                raise ValueError("exclude_seen=True needs the training interactions: TwoTowerIndex(model, split=split).")
+                raise ValueError(
+                    "exclude_seen=True needs the training interactions: TwoTowerIndex(model, split=split)."
+                )
             lo = np.searchsorted(self._seen, users * self.num_items)
             hi = np.searchsorted(self._seen, (users + 1) * self.num_items)
             for row in range(len(users)):  # a handful of users per request
-                s[row, self._seen[lo[row]:hi[row]] - users[row] * self.num_items] = -np.inf
+                s[row, self._seen[lo[row] : hi[row]] - users[row] * self.num_items] = -np.inf
         top = _top_k(s, k)
         vals = np.take_along_axis(s, top, axis=1)
         if scalar:
             return pd.DataFrame({"rank": np.arange(1, top.shape[1] + 1), "item_idx": top[0], "score": vals[0]})
         return top, vals
 
-
     def _query_ann(self, users, k, exclude_seen, scalar):
         if self.output == "sigmoid_dense" and self._w < 0:
-            raise ValueError("This model's Dense weight w is negative: it ranks by the SMALLEST dot products, which "
-                             "a maximum-inner-product index cannot serve (lesson 05). Use backend='exact'.")
+            raise ValueError(
+                "This model's Dense weight w is negative: it ranks by the SMALLEST dot products, which "
+                "a maximum-inner-product index cannot serve (lesson 05). Use backend='exact'."
+            )
         extra = 0
         if exclude_seen:
             if self._seen is None:
-                raise ValueError("exclude_seen=True needs the training interactions: TwoTowerIndex(model, split=split).")
+                raise ValueError(
+                    "exclude_seen=True needs the training interactions: TwoTowerIndex(model, split=split)."
+                )
             lo = np.searchsorted(self._seen, users * self.num_items)
             hi = np.searchsorted(self._seen, (users + 1) * self.num_items)
             extra = int((hi - lo).max())
@@ -283,10 +303,10 @@ class TwoTowerIndex:
         for row in range(len(users)):
             keep = found[row] >= 0
             if exclude_seen:
-                seen = self._seen[lo[row]:hi[row]] - users[row] * self.num_items
+                seen = self._seen[lo[row] : hi[row]] - users[row] * self.num_items
                 keep &= ~np.isin(found[row], seen)
             f, d = found[row][keep][:k], dots[row][keep][:k]
-            top[row, :len(f)], vals[row, :len(f)] = f, d
+            top[row, : len(f)], vals[row, : len(f)] = f, d
         if self.output == "sigmoid_dense":
             vals = _sigmoid(self._w * vals + self._b)
         elif self.output == "sigmoid":
@@ -336,18 +356,26 @@ def serving_cost(scorer, index: TwoTowerIndex, users=None, k: int = 10, repeats:
     rows = []
     for label, fn, calls, net_rows, madds, pre in (
         (f"{scorer.name} (score every item)", pairwise, 1, n, 0, "nothing"),
-        ("two_tower (index)", two_tower, 1, 1, index.item_vectors.size,
-         f"{index.item_vectors.shape[0]:,} item vectors x {index.item_vectors.shape[1]} in {index.build_seconds:.3f}s"),
+        (
+            "two_tower (index)",
+            two_tower,
+            1,
+            1,
+            index.item_vectors.size,
+            f"{index.item_vectors.shape[0]:,} item vectors x {index.item_vectors.shape[1]} in {index.build_seconds:.3f}s",
+        ),
     ):
         ms = _latency(fn, users, repeats)
-        rows.append({
-            "model": label,
-            "network calls / request": calls,
-            "rows through a network / request": net_rows,
-            "multiply-adds / request": madds,
-            "median ms": float(np.median(ms)),
-            "p95 ms": float(np.percentile(ms, 95)),
-            "requests/s": float(1000.0 / np.mean(ms)),
-            "precomputed": pre,
-        })
+        rows.append(
+            {
+                "model": label,
+                "network calls / request": calls,
+                "rows through a network / request": net_rows,
+                "multiply-adds / request": madds,
+                "median ms": float(np.median(ms)),
+                "p95 ms": float(np.percentile(ms, 95)),
+                "requests/s": float(1000.0 / np.mean(ms)),
+                "precomputed": pre,
+            }
+        )
     return pd.DataFrame(rows).set_index("model")

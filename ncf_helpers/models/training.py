@@ -52,8 +52,20 @@ from ..data.splits import Split, sample_negatives  # noqa: E402
 from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes  # noqa: E402
 from .scoring import KerasScorer  # noqa: E402
 
-TRAIN_OPTIONS = ("epochs", "num_negatives", "batch_size", "seed", "verbose", "eval_metrics", "eval_on", "k",
-                 "patience", "callbacks", "jit_compile", "initial_epoch")
+TRAIN_OPTIONS = (
+    "epochs",
+    "num_negatives",
+    "batch_size",
+    "seed",
+    "verbose",
+    "eval_metrics",
+    "eval_on",
+    "k",
+    "patience",
+    "callbacks",
+    "jit_compile",
+    "initial_epoch",
+)
 
 
 @dataclass
@@ -99,16 +111,23 @@ class TrainHistory:
 
     def __repr__(self) -> str:
         last = ", ".join(f"{k}={v[-1]:.4f}" for k, v in self.history.items() if v and k != "seconds")
-        return (f"TrainHistory({self.epochs} epochs, {self.seconds:.1f}s, {self.rows_per_second:,.0f} rows/s; "
-                f"last: {last})")
+        return (
+            f"TrainHistory({self.epochs} epochs, {self.seconds:.1f}s, {self.rows_per_second:,.0f} rows/s; last: {last})"
+        )
 
 
 class EvalCallback(keras.callbacks.Callback):
     """Evaluates the model after every epoch with :func:`ncf_helpers.evaluate.evaluate` and adds the metrics to
     Keras' ``logs`` (so they show in the progress bar and in ``History``). Lesson 04's learning curves."""
 
-    def __init__(self, split: Split, which: str = "valid", protocol: str = "sampled", k: int = 10,
-                 keys: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        split: Split,
+        which: str = "valid",
+        protocol: str = "sampled",
+        k: int = 10,
+        keys: tuple[str, ...] | None = None,
+    ):
         super().__init__()
         self.split, self.which, self.protocol, self.k = split, which, protocol, k
         self.keys = keys or ((f"hr@{k}", f"ndcg@{k}") if protocol != "labels" else ("roc_auc", "pr_auc"))
@@ -152,8 +171,10 @@ def _training_rows(split: Split):
     """Positive ``(user, item)`` arrays, explicit-negative arrays and the sorted keys of training positives."""
     df = split.train
     if df is None or len(df) == 0:
-        raise ValueError("The split's training table is empty: there is nothing to train on. Check the split "
-                         "(e.g. the rating threshold) and that it was made from a non-empty data set.")
+        raise ValueError(
+            "The split's training table is empty: there is nothing to train on. Check the split "
+            "(e.g. the rating threshold) and that it was made from a non-empty data set."
+        )
     missing = [c for c in ("user_idx", "item_idx") if c not in df.columns]
     if missing:
         raise ValueError(f"The training table lacks column(s) {missing}; it needs user_idx and item_idx.")
@@ -207,8 +228,7 @@ def epoch_rows(pos_u, pos_i, neg_u, neg_i, positive_keys, num_items, num_negativ
         parts_y.append(np.zeros(sampled.size, np.float32))
     u = np.concatenate(parts_u)
     order = rng.permutation(len(u))
-    return (u[order].astype(np.int32), np.concatenate(parts_i)[order].astype(np.int32),
-            np.concatenate(parts_y)[order])
+    return (u[order].astype(np.int32), np.concatenate(parts_i)[order].astype(np.int32), np.concatenate(parts_y)[order])
 
 
 def train(
@@ -264,11 +284,17 @@ def train(
     epochs = defaults["epochs"] if epochs is None else epochs
     num_negatives = defaults["num_negatives"] if num_negatives is None else num_negatives
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
-    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("num_negatives", num_negatives, 0),
-                             ("initial_epoch", initial_epoch, 0)):
+    for name, value, low in (
+        ("epochs", epochs, 1),
+        ("batch_size", batch_size, 1),
+        ("num_negatives", num_negatives, 0),
+        ("initial_epoch", initial_epoch, 0),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1):
+    if patience is not None and (
+        isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1
+    ):
         raise ValueError(f"patience must be None or a whole number >= 1, got {patience!r}.")
     n_users, n_items = table_sizes(model)
     split = _as_split(split, n_users, n_items)
@@ -281,8 +307,10 @@ def train(
     if len(pos_u) == 0:
         raise ValueError("The training table has no positive rows (label == 1): nothing to learn from.")
     if num_negatives == 0 and len(neg_u) == 0:
-        raise ValueError("num_negatives=0 and the training table has no label == 0 rows: every target would be 1. "
-                         "Use num_negatives >= 1 (the paper's 4) or a split with explicit labels.")
+        raise ValueError(
+            "num_negatives=0 and the training table has no label == 0 rows: every target would be 1. "
+            "Use num_negatives >= 1 (the paper's 4) or a split with explicit labels."
+        )
     for name, v, size in (("user_idx", np.r_[pos_u, neg_u], n_users), ("item_idx", np.r_[pos_i, neg_i], n_items)):
         if v.min() < 0 or v.max() >= size:
             raise ValueError(f"Training {name} values must lie in [0, {size}); found {v.min()} to {v.max()}.")
@@ -307,8 +335,10 @@ def train(
         cbs.append(_Progbar(int(initial_epoch) + int(epochs)))
     monitor = (evaluator.keys[1] if target[1] != "labels" else "roc_auc") if evaluator is not None else None
     if patience is not None and monitor is None:
-        raise ValueError("patience needs a per-epoch evaluation: keep eval_metrics=True and use a split with "
-                         "validation or test negatives.")
+        raise ValueError(
+            "patience needs a per-epoch evaluation: keep eval_metrics=True and use a split with "
+            "validation or test negatives."
+        )
 
     hist = TrainHistory(eval_on=None if target is None else f"{target[0]} ({target[1]})")
     best, best_weights, waited = -np.inf, None, 0
@@ -318,8 +348,16 @@ def train(
         rng = np.random.default_rng([int(seed), absolute])
         u, i, y = epoch_rows(pos_u, pos_i, neg_u, neg_i, keys, n_items, int(num_negatives), rng)
         t0 = time.perf_counter()
-        h = model.fit({"user_idx": u, "item_idx": i}, y, batch_size=int(batch_size), epochs=absolute + 1,
-                      initial_epoch=absolute, shuffle=False, verbose=verbose_flag, callbacks=cbs)
+        h = model.fit(
+            {"user_idx": u, "item_idx": i},
+            y,
+            batch_size=int(batch_size),
+            epochs=absolute + 1,
+            initial_epoch=absolute,
+            shuffle=False,
+            verbose=verbose_flag,
+            callbacks=cbs,
+        )
         hist.train_seconds += time.perf_counter() - t0 - (evaluator.seconds - hist.eval_seconds if evaluator else 0)
         hist.eval_seconds = evaluator.seconds if evaluator else 0.0
         hist.rows_per_epoch = len(u)
@@ -328,7 +366,9 @@ def train(
         hist.history.setdefault("seconds", []).append(time.perf_counter() - start)
         hist.epochs = epoch + 1
         if not np.isfinite(hist.history["loss"][-1]):
-            raise ValueError(f"The loss became {hist.history['loss'][-1]} in epoch {epoch + 1}: lower the learning rate.")
+            raise ValueError(
+                f"The loss became {hist.history['loss'][-1]} in epoch {epoch + 1}: lower the learning rate."
+            )
         if monitor is not None:
             value = hist.history[monitor][-1]
             if value > best:

@@ -21,7 +21,8 @@ import json
 import time
 import traceback
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
@@ -127,8 +128,12 @@ def shared(what: str, key: dict, compute: Callable[[], Any]) -> Any:
 def data_key(data) -> str:
     """A short fingerprint of a ``Split`` (or ``Dataset``) for cache keys: name, sizes and a hash of the training
     and test rows, so two different splits never share a cached result and the same split always does."""
-    parts = [type(data).__name__, str(getattr(data, "name", "")), str(getattr(data, "num_users", "")),
-             str(getattr(data, "num_items", ""))]
+    parts = [
+        type(data).__name__,
+        str(getattr(data, "name", "")),
+        str(getattr(data, "num_users", "")),
+        str(getattr(data, "num_items", "")),
+    ]
     digest = hashlib.sha1()
     for attr in ("train", "test", "valid", "ratings"):
         frame = getattr(data, attr, None)
@@ -183,7 +188,7 @@ class Explorer:
         self,
         controls: dict[str, W.ValueWidget],
         compute: Callable[[dict, Progress], Any],
-        render: Callable[[Any, "Explorer"], None],
+        render: Callable[[Any, Explorer], None],
         views: tuple[str, ...] = ("main",),
         *,
         run_label: str = "Run",
@@ -217,8 +222,10 @@ class Explorer:
         controls_box = W.HBox(list(self.controls.values()), layout=W.Layout(flex_flow="row wrap"))
         status_box = W.HBox([self.button, self.bar, self.status])
         view_widgets = list(self.views.values())
-        body = W.VBox(view_widgets) if layout == "vertical" else W.GridBox(
-            view_widgets, layout=W.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))")
+        body = (
+            W.VBox(view_widgets)
+            if layout == "vertical"
+            else W.GridBox(view_widgets, layout=W.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))"))
         )
         self.widget = W.VBox([*header, controls_box, status_box, self.error, body])
 

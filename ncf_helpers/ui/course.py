@@ -42,33 +42,68 @@ def plot_course_map(course: pd.DataFrame, *, title: str = "The path through the 
         x, y = c + 0.5, 1.5 - r
         centres.append((x, y))
         color = OKABE_ITO[k % len(OKABE_ITO)]
-        ax.add_patch(FancyBboxPatch((x - 0.42, y - 0.3), 0.84, 0.6, boxstyle="round,pad=0.0,rounding_size=0.04",
-                                    fc=color, ec=color, alpha=0.18, lw=1.5))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - 0.42, y - 0.3),
+                0.84,
+                0.6,
+                boxstyle="round,pad=0.0,rounding_size=0.04",
+                fc=color,
+                ec=color,
+                alpha=0.18,
+                lw=1.5,
+            )
+        )
         ax.text(x, y + 0.22, f"{row.lesson} · {row.title}", ha="center", va="center", fontsize=9.5, fontweight="bold")
         ax.text(x, y + 0.02, _wrap(str(row.idea), 34), ha="center", va="center", fontsize=7.8)
-        ax.text(x, y - 0.22, f"~{int(row.minutes)} min to work through · runs in ~{int(round(row.run_seconds))} s",
-                ha="center", va="center", fontsize=7.2, color="#444")
+        ax.text(
+            x,
+            y - 0.22,
+            f"~{int(row.minutes)} min to work through · runs in ~{int(round(row.run_seconds))} s",
+            ha="center",
+            va="center",
+            fontsize=7.2,
+            color="#444",
+        )
     for k in range(n - 1):
         (x0, y0), (x1, y1) = centres[k], centres[k + 1]
         weakness = str(course.iloc[k]["weakness"])
         if y0 == y1:
-            ax.annotate("", xy=(x1 - 0.43, y1), xytext=(x0 + 0.43, y0),
-                        arrowprops=dict(arrowstyle="-|>", lw=1.2, color="#333"))
+            ax.annotate(
+                "", xy=(x1 - 0.43, y1), xytext=(x0 + 0.43, y0), arrowprops=dict(arrowstyle="-|>", lw=1.2, color="#333")
+            )
             tx, ty = (x0 + x1) / 2, y0 - 0.36
         else:  # from the end of the top row down, across, and down into the start of the bottom row
             mid = (y0 + y1) / 2
             ax.plot([x0, x0, x1], [y0 - 0.31, mid, mid], color="#333", lw=1.2)
-            ax.annotate("", xy=(x1, y1 + 0.31), xytext=(x1, mid),
-                        arrowprops=dict(arrowstyle="-|>", lw=1.2, color="#333"))
+            ax.annotate(
+                "", xy=(x1, y1 + 0.31), xytext=(x1, mid), arrowprops=dict(arrowstyle="-|>", lw=1.2, color="#333")
+            )
             tx, ty = (x0 + x1) / 2, mid
         if weakness and weakness != "nan":
-            ax.text(tx, ty, _wrap(weakness, 40), ha="center", va="center", fontsize=7.3, color="#B00020",
-                    style="italic", bbox=dict(fc="white", ec="none", pad=1.5))
+            ax.text(
+                tx,
+                ty,
+                _wrap(weakness, 40),
+                ha="center",
+                va="center",
+                fontsize=7.3,
+                color="#B00020",
+                style="italic",
+                bbox=dict(fc="white", ec="none", pad=1.5),
+            )
     total_min = int(course["minutes"].sum())
     total_run = float(course["run_seconds"].sum()) / 60
-    ax.text(per_row / 2, 0.02, f"In all about {total_min / 60:.1f} hours of work; running every notebook takes about "
-            f"{total_run:.0f} minutes. Red: what each model cannot do, which the next lesson fixes.",
-            ha="center", va="bottom", fontsize=8, color="#444")
+    ax.text(
+        per_row / 2,
+        0.02,
+        f"In all about {total_min / 60:.1f} hours of work; running every notebook takes about "
+        f"{total_run:.0f} minutes. Red: what each model cannot do, which the next lesson fixes.",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        color="#444",
+    )
     return finish(fig, title)
 
 

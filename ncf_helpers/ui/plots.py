@@ -67,8 +67,13 @@ MODEL_COLORS = {
 }
 """One colour per model name, shared by every lesson (see :func:`color_for`)."""
 
-MODEL_ALIASES = {"MF (ALS)": "ImplicitALS", "iALS": "ImplicitALS", "ALS": "ImplicitALS", "MF (dot)": "Keras dot",
-                 "MF": "Keras dot"}
+MODEL_ALIASES = {
+    "MF (ALS)": "ImplicitALS",
+    "iALS": "ImplicitALS",
+    "ALS": "ImplicitALS",
+    "MF (dot)": "Keras dot",
+    "MF": "Keras dot",
+}
 """Other labels the lessons give the same model (the explorers' reference bars): they get its colour."""
 
 MAX_WIDTH = 9.5

@@ -77,12 +77,14 @@ def neighbour_view(model: UserCF, split, user_idx: int, n: int = 10, ds=None) ->
         "k": int(len(nb)),
         "num_train": int(mine.nnz),
         "neighbours": pd.DataFrame({"user_idx": nb, "similarity": sims, "overlap": overlap}),
-        "recommendations": pd.DataFrame({
-            "item_idx": recs,
-            "title": _titles(ds, recs),
-            "score": scores,
-            "voters": (votes > 0).sum(axis=1),
-        }),
+        "recommendations": pd.DataFrame(
+            {
+                "item_idx": recs,
+                "title": _titles(ds, recs),
+                "score": scores,
+                "voters": (votes > 0).sum(axis=1),
+            }
+        ),
         "votes": votes,
     }
 
@@ -102,8 +104,9 @@ def score_arithmetic(model: UserCF, split, user_idx: int, item_idx: int) -> pd.D
     sims = model.neighbour_sims[int(user_idx)]
     r = binary[nb, int(item_idx)].toarray().ravel()
     liked = r > 0
-    return pd.DataFrame({"neighbour": nb[liked], "similarity": sims[liked], "r": r[liked],
-                         "contribution": sims[liked] * r[liked]}).reset_index(drop=True)
+    return pd.DataFrame(
+        {"neighbour": nb[liked], "similarity": sims[liked], "r": r[liked], "contribution": sims[liked] * r[liked]}
+    ).reset_index(drop=True)
 
 
 def example_users(split, count: int = 12, include=()) -> list[int]:
@@ -120,8 +123,9 @@ def example_users(split, count: int = 12, include=()) -> list[int]:
 def _recommendations_html(view: dict) -> str:
     rows = "".join(
         f"<tr><td>{r + 1}</td><td>{html.escape(str(t))}</td><td>{s:.3f}</td><td>{v}</td></tr>"
-        for r, (t, s, v) in enumerate(zip(view["recommendations"]["title"], view["recommendations"]["score"],
-                                          view["recommendations"]["voters"]))
+        for r, (t, s, v) in enumerate(
+            zip(view["recommendations"]["title"], view["recommendations"]["score"], view["recommendations"]["voters"])
+        )
     )
     return (
         f"<p>user_idx {view['user_idx']} liked {view['num_train']} movies in training; "
@@ -142,11 +146,24 @@ class NeighbourExplorer(Explorer):
     call ``explorer.run()``.
     """
 
-    def __init__(self, ds, split, user_idx: int | None = None, *, similarity: str = "cosine", k: int = 50,
-                 n: int = 10, users=None, cache: ResultCache | None = None, auto_run: bool = True,
-                 run_now: bool = True):
+    def __init__(
+        self,
+        ds,
+        split,
+        user_idx: int | None = None,
+        *,
+        similarity: str = "cosine",
+        k: int = 50,
+        n: int = 10,
+        users=None,
+        cache: ResultCache | None = None,
+        auto_run: bool = True,
+        run_now: bool = True,
+    ):
         self.ds, self.split, self.n = ds, split, check_k(n, "n")
-        users = list(users) if users is not None else example_users(split, include=() if user_idx is None else [user_idx])
+        users = (
+            list(users) if users is not None else example_users(split, include=() if user_idx is None else [user_idx])
+        )
         if user_idx is None:
             user_idx = users[len(users) // 2]
         if user_idx not in users:
@@ -158,11 +175,18 @@ class NeighbourExplorer(Explorer):
         controls = {
             "user": W.Dropdown(options=options, value=int(user_idx), description="user"),
             "similarity": W.ToggleButtons(options=list(METRICS), value=similarity, description="similarity"),
-            "k": W.IntSlider(value=int(k), min=5, max=100, step=5, description="k neighbours",
-                             continuous_update=False),
+            "k": W.IntSlider(value=int(k), min=5, max=100, step=5, description="k neighbours", continuous_update=False),
         }
-        super().__init__(controls, self._compute, self._render, views=("main", "table"), run_label="Show",
-                         title="User-based CF: neighbours and recommendations", cache=cache, auto_run=auto_run)
+        super().__init__(
+            controls,
+            self._compute,
+            self._render,
+            views=("main", "table"),
+            run_label="Show",
+            title="User-based CF: neighbours and recommendations",
+            cache=cache,
+            auto_run=auto_run,
+        )
         if run_now:  # show the starting configuration right away
             self.run()
 

@@ -27,9 +27,20 @@ EMBEDDING_DIMS = (2, 4, 8, 16, 32)
 REGS = (0.1, 1.0, 10.0, 100.0, 1000.0)
 
 
-def fit_and_describe(split, embedding_dim: int = 32, reg: float = 10.0, *, items=None, labels=None,
-                     iterations: int = 8, alpha: float = 10.0, seed: int = 0, k: int = 10,
-                     reference: dict | None = None, progress: Progress | None = None) -> dict:
+def fit_and_describe(
+    split,
+    embedding_dim: int = 32,
+    reg: float = 10.0,
+    *,
+    items=None,
+    labels=None,
+    iterations: int = 8,
+    alpha: float = 10.0,
+    seed: int = 0,
+    k: int = 10,
+    reference: dict | None = None,
+    progress: Progress | None = None,
+) -> dict:
     """Fit :class:`~ncf_helpers.classic.ImplicitALS` on ``split`` and collect what lesson 03's map shows.
 
     Parameters
@@ -79,31 +90,66 @@ class MFExplorer(Explorer):
     ``explorer.controls["embedding_dim"].value = 8`` and call ``explorer.run()``.
     """
 
-    def __init__(self, split, items=None, labels=None, *, embedding_dim: int = 32, reg: float = 10.0,
-                 embedding_dims=EMBEDDING_DIMS, regs=REGS, iterations: int = 8, alpha: float = 10.0, seed: int = 0,
-                 reference: dict | None = None, initial: dict | None = None, cache: ResultCache | None = None,
-                 run_now: bool = True):
+    def __init__(
+        self,
+        split,
+        items=None,
+        labels=None,
+        *,
+        embedding_dim: int = 32,
+        reg: float = 10.0,
+        embedding_dims=EMBEDDING_DIMS,
+        regs=REGS,
+        iterations: int = 8,
+        alpha: float = 10.0,
+        seed: int = 0,
+        reference: dict | None = None,
+        initial: dict | None = None,
+        cache: ResultCache | None = None,
+        run_now: bool = True,
+    ):
         self.split, self.items, self.labels = split, items, labels
         self.iterations, self.alpha, self.seed, self.reference = iterations, alpha, seed, reference
         dims = sorted(set(int(d) for d in embedding_dims) | {int(embedding_dim)})
         reg_options = sorted(set(float(r) for r in regs) | {float(reg)})
         controls = {
-            "embedding_dim": W.SelectionSlider(options=dims, value=int(embedding_dim), description="embedding_dim",
-                                               continuous_update=False),
-            "reg": W.SelectionSlider(options=[(f"{r:g}", r) for r in reg_options], value=float(reg),
-                                     description="reg", continuous_update=False),
+            "embedding_dim": W.SelectionSlider(
+                options=dims, value=int(embedding_dim), description="embedding_dim", continuous_update=False
+            ),
+            "reg": W.SelectionSlider(
+                options=[(f"{r:g}", r) for r in reg_options],
+                value=float(reg),
+                description="reg",
+                continuous_update=False,
+            ),
         }
-        super().__init__(controls, self._compute, self._render, views=("main",), run_label="Refit",
-                         title="Matrix factorization: latent dimension and regularisation", cache=cache)
+        super().__init__(
+            controls,
+            self._compute,
+            self._render,
+            views=("main",),
+            run_label="Refit",
+            title="Matrix factorization: latent dimension and regularisation",
+            cache=cache,
+        )
         if initial is not None:
             self.cache.get_or_compute(dict(initial["config"]), lambda: initial)
         if run_now:
             self.run()
 
     def _compute(self, config: dict, progress: Progress) -> dict:
-        return fit_and_describe(self.split, config["embedding_dim"], config["reg"], items=self.items,
-                                labels=self.labels, iterations=self.iterations, alpha=self.alpha, seed=self.seed,
-                                reference=self.reference, progress=progress)
+        return fit_and_describe(
+            self.split,
+            config["embedding_dim"],
+            config["reg"],
+            items=self.items,
+            labels=self.labels,
+            iterations=self.iterations,
+            alpha=self.alpha,
+            seed=self.seed,
+            reference=self.reference,
+            progress=progress,
+        )
 
     def _render(self, result: dict, explorer: Explorer) -> None:
         explorer.show("main", plot_mf_explorer(result))

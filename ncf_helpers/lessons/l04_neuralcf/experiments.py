@@ -30,7 +30,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import time  # noqa: E402
-from typing import Callable  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -115,8 +115,9 @@ def fit_custom(
     rows, start = [], time.perf_counter()
     for epoch in range(epochs):
         u, i, y = epoch_rows(pos_u, pos_i, empty, empty, keys, split.num_items, int(num_negatives), rng)
-        h = model.fit(feed(u, i), y if targets is None else targets(y), batch_size=batch_size, epochs=1,
-                      shuffle=False, verbose=0)
+        h = model.fit(
+            feed(u, i), y if targets is None else targets(y), batch_size=batch_size, epochs=1, shuffle=False, verbose=0
+        )
         rows.append({"epoch": epoch + 1, "loss": float(h.history["loss"][-1]), "seconds": time.perf_counter() - start})
         if not np.isfinite(rows[-1]["loss"]):
             raise ValueError(f"The loss became {rows[-1]['loss']} in epoch {epoch + 1}: lower the learning rate.")
@@ -131,8 +132,16 @@ class KerasScorer(Recommender):
     outputs (logits for the models built here), float ``[n]``.
     """
 
-    def __init__(self, model: keras.Model, num_users: int, num_items: int, *, name: str = "model",
-                 feed: Callable | None = None, batch_size: int = 65_536):
+    def __init__(
+        self,
+        model: keras.Model,
+        num_users: int,
+        num_items: int,
+        *,
+        name: str = "model",
+        feed: Callable | None = None,
+        batch_size: int = 65_536,
+    ):
         super().__init__(num_users, num_items)
         self.model, self.name, self.feed = model, name, feed or _default_feed
         self.batch_size = batch_size
@@ -153,8 +162,9 @@ class KerasScorer(Recommender):
 
 
 # ================================================================================ 1. raw IDs as numbers
-def build_raw_id_model(num_users: int, num_items: int, hidden: tuple[int, ...] = (64, 32), *,
-                       learning_rate: float = 3e-3, seed: int = 0) -> keras.Model:
+def build_raw_id_model(
+    num_users: int, num_items: int, hidden: tuple[int, ...] = (64, 32), *, learning_rate: float = 3e-3, seed: int = 0
+) -> keras.Model:
     """The wrong way to feed an ID (lesson 04): ``user_idx / (num_users - 1)`` and ``item_idx / (num_items - 1)``
     as two numbers in ``[0, 1]`` -> ``Dense(hidden[0], relu)`` -> ... -> ``Dense(1)`` (a logit).
 
@@ -175,7 +185,9 @@ def build_raw_id_model(num_users: int, num_items: int, hidden: tuple[int, ...] =
         x = layers.Dense(_positive_int(units, "hidden sizes"), activation="relu", name=f"hidden_{k}")(x)
     out = layers.Dense(1, name="prediction")(x)
     model = keras.Model({"user_idx": user, "item_idx": item}, out, name="raw_ids")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.BinaryCrossentropy(from_logits=True)
+    )
     return model
 
 
@@ -215,8 +227,15 @@ def negative_coverage(split, epochs: int = 8, num_negatives: int = 4, *, seed: i
     n_items = split.num_items
     keys = np.unique(u * n_items + i)
     held = [f for f in (split.valid, split.test) if f is not None and len(f)]
-    held_keys = np.unique(np.concatenate([f["user_idx"].to_numpy(np.int64) * n_items + f["item_idx"].to_numpy(np.int64)
-                                          for f in held])) if held else np.empty(0, np.int64)
+    held_keys = (
+        np.unique(
+            np.concatenate(
+                [f["user_idx"].to_numpy(np.int64) * n_items + f["item_idx"].to_numpy(np.int64) for f in held]
+            )
+        )
+        if held
+        else np.empty(0, np.int64)
+    )
     # one flag per (user, item) cell: counting distinct pairs is then a sum, not a sort of millions of keys
     seen = np.zeros(split.num_users * n_items, dtype=bool)
     held_cells = np.zeros(split.num_users * n_items, dtype=bool)
@@ -230,8 +249,14 @@ def negative_coverage(split, epochs: int = 8, num_negatives: int = 4, *, seed: i
         seen[drawn] = True
         if fixed is None:
             fixed = int(seen.sum())
-        rows.append({"epoch": epoch + 1, "distinct_fresh": int(seen.sum()), "distinct_fixed": fixed,
-                     "false_negative_rate": float(held_cells[drawn].mean()) if len(drawn) else 0.0})
+        rows.append(
+            {
+                "epoch": epoch + 1,
+                "distinct_fresh": int(seen.sum()),
+                "distinct_fixed": fixed,
+                "false_negative_rate": float(held_cells[drawn].mean()) if len(drawn) else 0.0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -288,8 +313,9 @@ def _serving(rec) -> tuple[np.ndarray, np.ndarray]:
     return form if form is not None else _embeddings(rec)
 
 
-def score_vs_dot(rec, split, num_pairs: int = 2000, *, vectors: str = "serving", seed: int = 0,
-                 pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+def score_vs_dot(
+    rec, split, num_pairs: int = 2000, *, vectors: str = "serving", seed: int = 0, pairs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Sampled (user, item) pairs with an inner product of user and item vectors and the model's logit. Lesson 04.
 
     ``vectors="serving"``: :func:`inner_product_form` where the model has one (dot with its biases, GMF with its
@@ -306,8 +332,10 @@ def score_vs_dot(rec, split, num_pairs: int = 2000, *, vectors: str = "serving",
     if pairs is not None:
         missing = [c for c in ("user_idx", "item_idx") if c not in getattr(pairs, "columns", ())]
         if missing or len(pairs) == 0:
-            raise ValueError(f"pairs must be a non-empty DataFrame with columns user_idx and item_idx (missing "
-                             f"{missing}), e.g. an InteractionRun's run.pairs.")
+            raise ValueError(
+                f"pairs must be a non-empty DataFrame with columns user_idx and item_idx (missing "
+                f"{missing}), e.g. an InteractionRun's run.pairs."
+            )
         u = pairs["user_idx"].to_numpy(np.int64)
         i = pairs["item_idx"].to_numpy(np.int64)
         positive = pairs["positive"].to_numpy(bool) if "positive" in pairs.columns else np.zeros(len(u), bool)
@@ -324,10 +352,15 @@ def score_vs_dot(rec, split, num_pairs: int = 2000, *, vectors: str = "serving",
         u, i = np.r_[pu, ru], np.r_[pi, ri]
         positive = np.r_[np.ones(len(pu), bool), np.zeros(len(ru), bool)]
     P, Q = _serving(rec) if vectors == "serving" else _embeddings(rec)
-    return pd.DataFrame({
-        "user_idx": u, "item_idx": i, "positive": positive,
-        "dot": np.einsum("nd,nd->n", P[u], Q[i]), "score": _model_logits(rec, u, i),
-    })
+    return pd.DataFrame(
+        {
+            "user_idx": u,
+            "item_idx": i,
+            "positive": positive,
+            "dot": np.einsum("nd,nd->n", P[u], Q[i]),
+            "score": _model_logits(rec, u, i),
+        }
+    )
 
 
 def _top_k_excluding(scores: np.ndarray, seen: list[np.ndarray], k: int) -> np.ndarray:
@@ -358,8 +391,16 @@ def top_k_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (flat_b[pos] == keys).reshape(a.shape).mean(axis=1)
 
 
-def same_space_table(recommenders: dict, split, *, k: int = 10, num_users: int = 100, num_pairs: int = 2000,
-                     seed: int = 0, pairs: dict | None = None) -> pd.DataFrame:
+def same_space_table(
+    recommenders: dict,
+    split,
+    *,
+    k: int = 10,
+    num_users: int = 100,
+    num_pairs: int = 2000,
+    seed: int = 0,
+    pairs: dict | None = None,
+) -> pd.DataFrame:
     """Lesson 04's "same vector space?" numbers, one row per model.
 
     For each trained :class:`~ncf_helpers.models.KerasRecommender` (``"dot"``, ``"gmf"``, ``"mlp"``, ...):
@@ -458,7 +499,7 @@ def learn_dot_product(
     num_test: int = 2000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """"Can an MLP learn a dot product?" - a small synthetic version of Rendle et al. (2020), section 4. Lesson 04.
+    """ "Can an MLP learn a dot product?" - a small synthetic version of Rendle et al. (2020), section 4. Lesson 04.
 
     Every user and item gets a true vector of ``d`` numbers drawn from ``N(0, d**-0.5)`` (so the true score
     ``p_u . q_i`` has a standard deviation of about 1), and an observed cell is ``p_u . q_i + N(0, noise)``.
@@ -478,10 +519,12 @@ def learn_dot_product(
     sizes = tuple(_positive_int(n, "num_train") for n in num_train)
     cells = num_users * num_items
     if max(sizes) + num_test > cells:
-        raise ValueError(f"num_train up to {max(sizes)} plus num_test={num_test} exceeds the "
-                         f"{num_users} x {num_items} = {cells} cells; use more users/items or fewer pairs.")
+        raise ValueError(
+            f"num_train up to {max(sizes)} plus num_test={num_test} exceeds the "
+            f"{num_users} x {num_items} = {cells} cells; use more users/items or fewer pairs."
+        )
     rng = np.random.default_rng(seed)
-    truth = {d: (rng.normal(0, d ** -0.25, (num_users, d)), rng.normal(0, d ** -0.25, (num_items, d))) for d in dims}
+    truth = {d: (rng.normal(0, d**-0.25, (num_users, d)), rng.normal(0, d**-0.25, (num_items, d))) for d in dims}
     order = rng.permutation(cells)
     test = order[:num_test]
     eu, ei = test // num_items, test % num_items
@@ -491,20 +534,28 @@ def learn_dot_product(
     model = _dot_heads(num_users, num_items, dims, hidden, learning_rate, seed)
     initial = model.get_weights()
     for j, n in enumerate(sizes):
-        cell = order[num_test:num_test + n]
+        cell = order[num_test : num_test + n]
         tu, ti = cell // num_items, cell % num_items
         y = {}
         for d in dims:
             P, Q = truth[d]
-            y[f"dot_{d}"] = y[f"mlp_{d}"] = (np.einsum("nd,nd->n", P[tu], Q[ti]) + rng.normal(0, noise, n)).astype(np.float32)
+            y[f"dot_{d}"] = y[f"mlp_{d}"] = (np.einsum("nd,nd->n", P[tu], Q[ti]) + rng.normal(0, noise, n)).astype(
+                np.float32
+            )
         if j:
             model.set_weights(initial)
             _reset_optimizer(model.optimizer)
         # one pass over steps * batch_size rows drawn with replacement: the same number of Adam steps for every
         # data size (no per-epoch overhead), so small data sets are seen many times, as they would be in epochs
         pick = rng.integers(0, n, size=steps * batch_size)
-        model.fit({"user_idx": tu[pick].astype(np.int32), "item_idx": ti[pick].astype(np.int32)},
-                  {k: v[pick] for k, v in y.items()}, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+        model.fit(
+            {"user_idx": tu[pick].astype(np.int32), "item_idx": ti[pick].astype(np.int32)},
+            {k: v[pick] for k, v in y.items()},
+            batch_size=batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+        )
         # a direct call, not model.predict: predict builds a new tf.function per model, and TensorFlow warns
         # about "retracing" when a lesson makes several models
         pred = model({"user_idx": eu.astype(np.int32), "item_idx": ei.astype(np.int32)}, training=False)
@@ -514,9 +565,17 @@ def learn_dot_product(
             true = np.einsum("nd,nd->n", P[eu], Q[ei])
             for kind in ("dot", "mlp"):
                 err = np.asarray(pred[f"{kind}_{d}"], dtype=np.float64).reshape(-1) - true
-                rows.append({"embedding_dim": d, "num_train": n, "fraction_observed": n / cells, "model": kind,
-                             "rmse": float(np.sqrt(np.mean(err ** 2))), "naive_rmse": float(np.sqrt(np.mean(true ** 2))),
-                             "noise": float(noise)})
+                rows.append(
+                    {
+                        "embedding_dim": d,
+                        "num_train": n,
+                        "fraction_observed": n / cells,
+                        "model": kind,
+                        "rmse": float(np.sqrt(np.mean(err**2))),
+                        "naive_rmse": float(np.sqrt(np.mean(true**2))),
+                        "noise": float(noise),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -540,17 +599,23 @@ def id_table_bytes(num_rows, embedding_dim, *, bytes_per_value: int = 4, optimiz
     return float(out) if out.ndim == 0 else out
 
 
-def memory_table(num_users=(10**4, 10**6, 10**8), embedding_dims=(32, 64, 128), *,
-                 bytes_per_value: int = 4) -> pd.DataFrame:
+def memory_table(
+    num_users=(10**4, 10**6, 10**8), embedding_dims=(32, 64, 128), *, bytes_per_value: int = 4
+) -> pd.DataFrame:
     """The user table's size for every combination: DataFrame ``num_users, embedding_dim, weights_gb,
     with_adam_gb`` (GB = 10^9 bytes; ``with_adam_gb`` adds Adam's two slots). Lesson 04."""
     rows = []
     for n in num_users:
         for d in embedding_dims:
-            rows.append({"num_users": int(n), "embedding_dim": int(d),
-                         "weights_gb": id_table_bytes(n, d, bytes_per_value=bytes_per_value) / 1e9,
-                         "with_adam_gb": id_table_bytes(n, d, bytes_per_value=bytes_per_value,
-                                                        optimizer_slots=ADAM_SLOTS) / 1e9})
+            rows.append(
+                {
+                    "num_users": int(n),
+                    "embedding_dim": int(d),
+                    "weights_gb": id_table_bytes(n, d, bytes_per_value=bytes_per_value) / 1e9,
+                    "with_adam_gb": id_table_bytes(n, d, bytes_per_value=bytes_per_value, optimizer_slots=ADAM_SLOTS)
+                    / 1e9,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -602,7 +667,9 @@ def _check_heads(heads) -> list[tuple[str, int | None]]:
         try:
             side, n = head
         except (TypeError, ValueError):
-            raise ValueError(f"Each head is a pair (side, num_bins) such as ('user', 64) or ('exact', None); got {head!r}.") from None
+            raise ValueError(
+                f"Each head is a pair (side, num_bins) such as ('user', 64) or ('exact', None); got {head!r}."
+            ) from None
         if side not in ("exact", "user", "item"):
             raise ValueError(f"side must be 'exact', 'user' or 'item', got {side!r}.")
         out.append((side, None if side == "exact" else _positive_int(n, "num_bins")))
@@ -611,8 +678,17 @@ def _check_heads(heads) -> list[tuple[str, int | None]]:
     return out
 
 
-def build_hashed_model(num_users: int, num_items: int, heads, *, embedding_dim: int = 32, l2: float = 1e-5,
-                       learning_rate: float = 3e-3, seed: int = 0, jit_compile: bool = False) -> keras.Model:
+def build_hashed_model(
+    num_users: int,
+    num_items: int,
+    heads,
+    *,
+    embedding_dim: int = 32,
+    l2: float = 1e-5,
+    learning_rate: float = 3e-3,
+    seed: int = 0,
+    jit_compile: bool = False,
+) -> keras.Model:
     """Several independent matrix-factorization models (``"dot"`` with biases, logit output) in one Keras model,
     one per entry of ``heads``, each with its own user and item tables. Lesson 04's hashing experiment.
 
@@ -640,15 +716,23 @@ def build_hashed_model(num_users: int, num_items: int, heads, *, embedding_dim: 
                 rows = n
             idx = keras.Input(shape=(), dtype="int32", name=f"{key}_{what}")
             inputs[f"{key}_{what}"] = idx
-            vec = layers.Embedding(rows, embedding_dim, embeddings_initializer="uniform", embeddings_regularizer=reg,
-                                   name=f"{key}_{what}_embedding")(idx)
+            vec = layers.Embedding(
+                rows,
+                embedding_dim,
+                embeddings_initializer="uniform",
+                embeddings_regularizer=reg,
+                name=f"{key}_{what}_embedding",
+            )(idx)
             bias = layers.Embedding(rows, 1, embeddings_initializer="zeros", name=f"{key}_{what}_bias")(idx)
             parts.append((vec, bias))
         dot = layers.Dot(axes=1, name=f"{key}_dot")([parts[0][0], parts[1][0]])
         outputs[key] = layers.Add(name=key)([dot, parts[0][1], parts[1][1]])
     model = keras.Model(inputs, outputs, name="hashed_mf")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=bool(jit_compile),
-                  loss={k: keras.losses.BinaryCrossentropy(from_logits=True) for k in outputs})
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        jit_compile=bool(jit_compile),
+        loss={k: keras.losses.BinaryCrossentropy(from_logits=True) for k in outputs},
+    )
     return model
 
 
@@ -682,9 +766,19 @@ class _TableMF(Recommender):
         return np.einsum("nd,nd->n", self.P[ur], self.Q[ir]) + self.bu[ur] + self.bi[ir]
 
 
-def hashing_experiment(split, user_ids, item_ids=None, *, user_bins=(1024, 256, 64, 16, 1), item_bins=(),
-                       epochs: int = 2, embedding_dim: int = 32, learning_rate: float = 3e-2, batch_size: int = 4096,
-                       seed: int = 0) -> pd.DataFrame:
+def hashing_experiment(
+    split,
+    user_ids,
+    item_ids=None,
+    *,
+    user_bins=(1024, 256, 64, 16, 1),
+    item_bins=(),
+    epochs: int = 2,
+    embedding_dim: int = 32,
+    learning_rate: float = 3e-2,
+    batch_size: int = 4096,
+    seed: int = 0,
+) -> pd.DataFrame:
     """What hash collisions cost: MF whose user (or item) rows are chosen by ``keras.layers.Hashing(num_bins)``,
     one model per bucket count plus the exact model, all trained on the same split with the same sampled
     negatives and scored by the shared sampled protocol (on the test item). Lesson 04.
@@ -703,8 +797,10 @@ def hashing_experiment(split, user_ids, item_ids=None, *, user_bins=(1024, 256, 
     """
     user_ids = np.asarray(user_ids, dtype=np.int64).reshape(-1)
     if len(user_ids) != split.num_users:
-        raise ValueError(f"user_ids has {len(user_ids)} entries but the split has {split.num_users} users; pass "
-                         "dataset.user_ids (one raw id per user_idx).")
+        raise ValueError(
+            f"user_ids has {len(user_ids)} entries but the split has {split.num_users} users; pass "
+            "dataset.user_ids (one raw id per user_idx)."
+        )
     if item_bins:
         if item_ids is None:
             raise ValueError("item_bins needs item_ids (dataset.item_ids, one raw id per item_idx).")
@@ -716,8 +812,9 @@ def hashing_experiment(split, user_ids, item_ids=None, *, user_bins=(1024, 256, 
     heads = [("exact", None)] + [("user", n) for n in user_bins] + [("item", n) for n in item_bins]
     heads = _check_heads(heads)
     maps = _row_maps(heads, user_ids, item_ids)
-    model = build_hashed_model(split.num_users, split.num_items, heads, embedding_dim=embedding_dim,
-                               learning_rate=learning_rate, seed=seed)
+    model = build_hashed_model(
+        split.num_users, split.num_items, heads, embedding_dim=embedding_dim, learning_rate=learning_rate, seed=seed
+    )
     keys = list(model.output.keys())
 
     def feed(u, i):
@@ -726,15 +823,21 @@ def hashing_experiment(split, user_ids, item_ids=None, *, user_bins=(1024, 256, 
             out[f"{key}_user"], out[f"{key}_item"] = user_row[u], item_row[i]
         return out
 
-    fit_custom(model, split, epochs, batch_size=batch_size, seed=seed, feed=feed,
-               targets=lambda y: {k: y for k in keys})
+    fit_custom(
+        model, split, epochs, batch_size=batch_size, seed=seed, feed=feed, targets=lambda y: {k: y for k in keys}
+    )
     from ncf_helpers.evaluate import evaluate
 
     rows = []
     for side, n in heads:
         key = _head_key(side, n)
-        w = {what: (model.get_layer(f"{key}_{what}_embedding").get_weights()[0],
-                    model.get_layer(f"{key}_{what}_bias").get_weights()[0]) for what in ("user", "item")}
+        w = {
+            what: (
+                model.get_layer(f"{key}_{what}_embedding").get_weights()[0],
+                model.get_layer(f"{key}_{what}_bias").get_weights()[0],
+            )
+            for what in ("user", "item")
+        }
         user_row, item_row = maps[key]
         stats, ids = {"collided_fraction": 0.0, "expected_collided_fraction": 0.0}, 0
         if side == "user":
@@ -743,18 +846,26 @@ def hashing_experiment(split, user_ids, item_ids=None, *, user_bins=(1024, 256, 
             stats, ids = collision_stats(item_row, n), len(item_ids)
         rec = _TableMF(key, *w["user"], *w["item"], user_row, item_row)
         res = evaluate(rec, split, protocol="sampled", k=10)
-        rows.append({"side": side, "num_bins": n if n is not None else 0, "ids": ids,
-                     "ids_per_row": ids / n if n else 1.0,
-                     "collided_fraction": stats["collided_fraction"],
-                     "expected_collided_fraction": stats["expected_collided_fraction"],
-                     "hr@10": res.metrics["hr@10"], "ndcg@10": res.metrics["ndcg@10"],
-                     "table_kb": id_table_bytes(n if n else 0, embedding_dim + 1) / 1e3})
+        rows.append(
+            {
+                "side": side,
+                "num_bins": n if n is not None else 0,
+                "ids": ids,
+                "ids_per_row": ids / n if n else 1.0,
+                "collided_fraction": stats["collided_fraction"],
+                "expected_collided_fraction": stats["expected_collided_fraction"],
+                "hr@10": res.metrics["hr@10"],
+                "ndcg@10": res.metrics["ndcg@10"],
+                "table_kb": id_table_bytes(n if n else 0, embedding_dim + 1) / 1e3,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------- neighbours
-def neighbour_genre_overlap(vectors: dict, dataset, items, pool, k: int = 10, *, popularity=None,
-                            seed: int = 0) -> pd.DataFrame:
+def neighbour_genre_overlap(
+    vectors: dict, dataset, items, pool, k: int = 10, *, popularity=None, seed: int = 0
+) -> pd.DataFrame:
     """Do an item's nearest neighbours share its genres? Lessons 04 and 05.
 
     For each space in ``vectors`` (``{label: array [num_items, d]}``, e.g. ``rec.item_factors``): the mean, over

@@ -57,8 +57,9 @@ __all__ = [
 INTERACTIONS = ("dot", "gmf", "mlp", "neumf", "two_tower")
 HIDDEN_USERS = ("mlp", "neumf", "two_tower")  # the interactions that read the "MLP layers" control
 
-EXPLORER_DEFAULTS: dict[str, Any] = dict(interaction="mlp", embedding_dim=32, hidden=(10, 10), epochs=6,
-                                         num_negatives=4, seed=0)
+EXPLORER_DEFAULTS: dict[str, Any] = dict(
+    interaction="mlp", embedding_dim=32, hidden=(10, 10), epochs=6, num_negatives=4, seed=0
+)
 """The explorer's starting configuration (also :func:`train_interaction`'s defaults): the original course's NeuralCF
 (``Dense(10) x 2``) with 32-d embeddings and 6 epochs - lesson 04's ``EPOCHS``, so the lesson's own MLP run is
 the explorer's first cached configuration - fewer than :data:`ncf_helpers.models.DEFAULTS` (12-20), so a new
@@ -73,10 +74,18 @@ MAX_UNITS = 1024
 """Largest MLP layer the explorer accepts, so one run stays interactive."""
 
 PANEL_TITLES = (
-    "Toy Story (1995)", "Lion King, The (1994)", "Aladdin (1992)",
-    "Star Wars: Episode IV", "Matrix, The (1999)", "Jurassic Park (1993)",
-    "Godfather, The (1972)", "Pulp Fiction (1994)", "Silence of the Lambs, The (1991)",
-    "Shawshank Redemption, The (1994)", "Forrest Gump (1994)", "Titanic (1997)",
+    "Toy Story (1995)",
+    "Lion King, The (1994)",
+    "Aladdin (1992)",
+    "Star Wars: Episode IV",
+    "Matrix, The (1999)",
+    "Jurassic Park (1993)",
+    "Godfather, The (1972)",
+    "Pulp Fiction (1994)",
+    "Silence of the Lambs, The (1991)",
+    "Shawshank Redemption, The (1994)",
+    "Forrest Gump (1994)",
+    "Titanic (1997)",
 )
 """Well-known movies of ml-latest-small, grouped by kind (animation, sci-fi/adventure, crime, drama), so a
 good embedding shows blocks along the diagonal of the similarity heatmap."""
@@ -164,8 +173,9 @@ def reference_models(split, *, fast: bool = False) -> dict:
     return shared("reference_models", {"data": data_key(split), "fast": bool(fast)}, fit)
 
 
-def reference_metrics(split, *, fast: bool = False, which: str | None = None,
-                      progress: Progress | None = None) -> pd.DataFrame:
+def reference_metrics(
+    split, *, fast: bool = False, which: str | None = None, progress: Progress | None = None
+) -> pd.DataFrame:
     """HR@10 and NDCG@10 of the fixed reference models on ``split`` (lessons 02-03's models): popularity,
     ItemCF and implicit MF by ALS, evaluated with the sampled protocol on ``which`` (default: the validation
     item if the split has one, else the test item).
@@ -257,16 +267,23 @@ class InteractionRun:
         """One row of the explorer's history table."""
         c = self.config
         return {
-            "interaction": c["interaction"], "dim": c["embedding_dim"],
+            "interaction": c["interaction"],
+            "dim": c["embedding_dim"],
             "layers": ",".join(str(h) for h in c["hidden"]) if c["interaction"] in HIDDEN_USERS else "-",
-            "epochs": c["epochs"], "negatives": c["num_negatives"], "seed": c["seed"],
-            "hr@10": self.metrics["hr@10"], "ndcg@10": self.metrics["ndcg@10"], "seconds": self.seconds,
+            "epochs": c["epochs"],
+            "negatives": c["num_negatives"],
+            "seed": c["seed"],
+            "hr@10": self.metrics["hr@10"],
+            "ndcg@10": self.metrics["ndcg@10"],
+            "seconds": self.seconds,
         }
 
     def __repr__(self) -> str:
-        return (f"InteractionRun({self.label}, {self.config['epochs']} epochs: HR@10 {self.metrics['hr@10']:.3f}, "
-                f"NDCG@10 {self.metrics['ndcg@10']:.3f} ({self.which}), r(dot, score) = {self.correlation:.3f}, "
-                f"{self.seconds:.1f} s)")
+        return (
+            f"InteractionRun({self.label}, {self.config['epochs']} epochs: HR@10 {self.metrics['hr@10']:.3f}, "
+            f"NDCG@10 {self.metrics['ndcg@10']:.3f} ({self.which}), r(dot, score) = {self.correlation:.3f}, "
+            f"{self.seconds:.1f} s)"
+        )
 
 
 def parse_layers(text) -> tuple[int, ...]:
@@ -291,11 +308,15 @@ def parse_layers(text) -> tuple[int, ...]:
                 f"MLP layers must be whole numbers separated by commas, such as '64, 32, 16'; could not read {p!r}."
             ) from None
         if value <= 0:
-            raise ValueError(f"Every MLP layer needs at least one unit; got {value} in {text!r}. "
-                             "Use e.g. '10, 10', or leave the field empty for no hidden layer.")
+            raise ValueError(
+                f"Every MLP layer needs at least one unit; got {value} in {text!r}. "
+                "Use e.g. '10, 10', or leave the field empty for no hidden layer."
+            )
         if value > MAX_UNITS:
-            raise ValueError(f"A layer of {value} units is too big for the explorer (at most {MAX_UNITS}, so a run "
-                             "stays interactive); try '64, 32'.")
+            raise ValueError(
+                f"A layer of {value} units is too big for the explorer (at most {MAX_UNITS}, so a run "
+                "stays interactive); try '64, 32'."
+            )
         sizes.append(value)
     return tuple(sizes)
 
@@ -317,7 +338,7 @@ def serving_vectors(rec) -> tuple[np.ndarray, np.ndarray, str]:
     * ``"mlp"``: ``p_u . q_i``, the only vectors the model has; the network does something else with them;
     * ``"neumf"``: the GMF branch, folded as for GMF; the MLP branch's part of the score is left out.
     """
-    from ncf_helpers.models import output_of, user_vectors, item_vectors
+    from ncf_helpers.models import item_vectors, output_of, user_vectors
 
     model, it = rec.model, rec.interaction
     names = {layer.name for layer in model.layers}
@@ -360,10 +381,12 @@ def _pairs(rec, split, num_pairs: int, seed: int) -> tuple[pd.DataFrame, float, 
     train = split.train[split.train["label"] == 1] if "label" in split.train.columns else split.train
     n_pos = min(num_pairs // 2, len(train))
     take = rng.choice(len(train), size=n_pos, replace=False)
-    u = np.concatenate([train["user_idx"].to_numpy(np.int64)[take],
-                        rng.integers(0, split.num_users, num_pairs - n_pos)])
-    i = np.concatenate([train["item_idx"].to_numpy(np.int64)[take],
-                        rng.integers(0, split.num_items, num_pairs - n_pos)])
+    u = np.concatenate(
+        [train["user_idx"].to_numpy(np.int64)[take], rng.integers(0, split.num_users, num_pairs - n_pos)]
+    )
+    i = np.concatenate(
+        [train["item_idx"].to_numpy(np.int64)[take], rng.integers(0, split.num_items, num_pairs - n_pos)]
+    )
     positive = np.zeros(len(u), bool)
     positive[:n_pos] = True
     U, V, description = serving_vectors(rec)
@@ -456,16 +479,26 @@ def train_interaction(
     if interaction not in INTERACTIONS:
         raise ValueError(f"Unknown interaction {interaction!r}; choose one of {', '.join(INTERACTIONS)}.")
     hidden = parse_layers(hidden)
-    for name, value, low in (("embedding_dim", embedding_dim, 1), ("epochs", epochs, 1),
-                             ("num_negatives", num_negatives, 1), ("seed", seed, 0)):
+    for name, value, low in (
+        ("embedding_dim", embedding_dim, 1),
+        ("epochs", epochs, 1),
+        ("num_negatives", num_negatives, 1),
+        ("seed", seed, 0),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
     progress = progress or Progress()
     from ncf_helpers.evaluate import evaluate
     from ncf_helpers.models import fit_model
 
-    config = dict(interaction=interaction, embedding_dim=int(embedding_dim), hidden=list(hidden),
-                  epochs=int(epochs), num_negatives=int(num_negatives), seed=int(seed))
+    config = dict(
+        interaction=interaction,
+        embedding_dim=int(embedding_dim),
+        hidden=list(hidden),
+        epochs=int(epochs),
+        num_negatives=int(num_negatives),
+        seed=int(seed),
+    )
     label = interaction.replace("_", "-")
     build: dict[str, Any] = {"embedding_dim": int(embedding_dim)}
     if interaction in HIDDEN_USERS:
@@ -479,8 +512,18 @@ def train_interaction(
     # XLA makes later epochs faster but compiling a new model costs 2-3x an epoch on 2 CPU cores: with a fresh
     # model per configuration and few epochs, the plain graph is quicker (benchmarks/results/explorer.md).
     options.setdefault("jit_compile", False)
-    rec, hist = fit_model(split, interaction, epochs=int(epochs), seed=int(seed), verbose=0,
-                          num_negatives=int(num_negatives), callbacks=callbacks, eval_on=which, **build, **options)
+    rec, hist = fit_model(
+        split,
+        interaction,
+        epochs=int(epochs),
+        seed=int(seed),
+        verbose=0,
+        num_negatives=int(num_negatives),
+        callbacks=callbacks,
+        eval_on=which,
+        **build,
+        **options,
+    )
     progress.status(f"Training {label}: done; scoring the test item and computing similarities ...")
     history = hist.frame()
     if "hr@10" in history.columns:
@@ -496,12 +539,21 @@ def train_interaction(
     pairs, r, description = _pairs(rec, split, int(num_pairs), int(seed))
     negatives = split.valid_negatives if which == "valid" else split.test_negatives
     run = InteractionRun(
-        config=config, history=history, metrics=metrics,
+        config=config,
+        history=history,
+        metrics=metrics,
         test_metrics={"hr@10": test["hr@10"], "ndcg@10": test["ndcg@10"]},
-        seconds=time.perf_counter() - start, panel=[int(p) for p in panel],
-        panel_titles=[str(titles[p]) for p in panel], panel_similarity=_cosine(vectors[np.asarray(panel)]),
-        item_vectors=vectors, item_counts=_train_counts(split), pairs=pairs, correlation=r, vectors=description,
-        which=which, random_hr=min(10, negatives.shape[1] + 1) / (negatives.shape[1] + 1),
+        seconds=time.perf_counter() - start,
+        panel=[int(p) for p in panel],
+        panel_titles=[str(titles[p]) for p in panel],
+        panel_similarity=_cosine(vectors[np.asarray(panel)]),
+        item_vectors=vectors,
+        item_counts=_train_counts(split),
+        pairs=pairs,
+        correlation=r,
+        vectors=description,
+        which=which,
+        random_hr=min(10, negatives.shape[1] + 1) / (negatives.shape[1] + 1),
         model=rec if keep_model else None,
     )
     progress.update(1)
@@ -525,13 +577,19 @@ def neighbours(run: InteractionRun, item_idx: int, dataset=None, k: int = 10, mi
     k = int(min(k, np.isfinite(sims).sum()))
     top = np.argsort(-sims, kind="stable")[:k]
     titles = _titles(dataset, len(v))
-    return pd.DataFrame({"rank": np.arange(1, k + 1), "item_idx": top, "title": [str(titles[t]) for t in top],
-                         "similarity": sims[top], "train_count": run.item_counts[top]})
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, k + 1),
+            "item_idx": top,
+            "title": [str(titles[t]) for t in top],
+            "similarity": sims[top],
+            "train_count": run.item_counts[top],
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------- HTML tables
-_TABLE_CSS = ("border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family, sans-serif);"
-              "margin:4px 0;")
+_TABLE_CSS = "border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family, sans-serif);margin:4px 0;"
 
 
 def history_html(rows: list[dict], current: int | None = None) -> str:
@@ -548,11 +606,26 @@ def history_html(rows: list[dict], current: int | None = None) -> str:
         r = rows[n]
         style = "background:#fff3c4;" if n == current else ""
         weight = "font-weight:bold;" if n == best else ""
-        cells = [n + 1, r["interaction"], r["dim"], r["layers"], r["epochs"], r["negatives"], r["seed"],
-                 f"{r['hr@10']:.3f}", f"{r['ndcg@10']:.3f}", f"{r['seconds']:.1f} s"]
-        out.append(f'<tr style="{style}">' + "".join(
-            f'<td style="padding:2px 8px;text-align:right;{weight if j in (7, 8) else ""}">{html.escape(str(c))}</td>'
-            for j, c in enumerate(cells)) + "</tr>")
+        cells = [
+            n + 1,
+            r["interaction"],
+            r["dim"],
+            r["layers"],
+            r["epochs"],
+            r["negatives"],
+            r["seed"],
+            f"{r['hr@10']:.3f}",
+            f"{r['ndcg@10']:.3f}",
+            f"{r['seconds']:.1f} s",
+        ]
+        out.append(
+            f'<tr style="{style}">'
+            + "".join(
+                f'<td style="padding:2px 8px;text-align:right;{weight if j in (7, 8) else ""}">{html.escape(str(c))}</td>'
+                for j, c in enumerate(cells)
+            )
+            + "</tr>"
+        )
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -606,14 +679,26 @@ class InteractionExplorer(Explorer):
 
     VIEWS = ("curve", "metrics", "history", "similarity", "neighbours", "dot")
 
-    def __init__(self, dataset=None, split=None, *, seed: int = 0, fast: bool = False,
-                 initial: InteractionRun | None = None, references: pd.DataFrame | None = None,
-                 panel: list[int] | None = None, cache: ResultCache | None = None, title: str | None = None,
-                 **train_options):
+    def __init__(
+        self,
+        dataset=None,
+        split=None,
+        *,
+        seed: int = 0,
+        fast: bool = False,
+        initial: InteractionRun | None = None,
+        references: pd.DataFrame | None = None,
+        panel: list[int] | None = None,
+        cache: ResultCache | None = None,
+        title: str | None = None,
+        **train_options,
+    ):
         if split is None:
             if dataset is None:
-                raise ValueError("InteractionExplorer needs a dataset (and optionally a split): "
-                                 "InteractionExplorer(ds) or InteractionExplorer(ds, split).")
+                raise ValueError(
+                    "InteractionExplorer needs a dataset (and optionally a split): "
+                    "InteractionExplorer(ds) or InteractionExplorer(ds, split)."
+                )
             split = explorer_split(dataset, seed=seed)
         self.dataset, self.split, self.fast = dataset, split, bool(fast)
         self.train_options = train_options
@@ -631,30 +716,61 @@ class InteractionExplorer(Explorer):
         style = {"description_width": "initial"}
         controls = {
             "interaction": W.Dropdown(
-                options=[("dot (MF)", "dot"), ("GMF", "gmf"), ("MLP", "mlp"), ("NeuMF", "neumf"),
-                         ("two-tower", "two_tower")],
-                value=d["interaction"], description="interaction", style=style, layout=W.Layout(width="200px")),
-            "embedding_dim": W.Dropdown(options=[4, 8, 16, 32, 64, 128], value=d["embedding_dim"],
-                                        description="embedding dim", style=style, layout=W.Layout(width="170px")),
-            "hidden": W.Text(value=", ".join(str(h) for h in d["hidden"]), description="MLP layers",
-                             placeholder="e.g. 64, 32, 16", style=style, layout=W.Layout(width="210px")),
-            "epochs": W.IntSlider(value=epochs, min=1, max=30, description="epochs", style=style,
-                                  layout=W.Layout(width="260px")),
-            "num_negatives": W.IntSlider(value=d["num_negatives"], min=1, max=10, description="negatives",
-                                         style=style, layout=W.Layout(width="260px")),
-            "seed": W.BoundedIntText(value=d["seed"], min=0, max=9999, description="seed", style=style,
-                                     layout=W.Layout(width="130px")),
+                options=[
+                    ("dot (MF)", "dot"),
+                    ("GMF", "gmf"),
+                    ("MLP", "mlp"),
+                    ("NeuMF", "neumf"),
+                    ("two-tower", "two_tower"),
+                ],
+                value=d["interaction"],
+                description="interaction",
+                style=style,
+                layout=W.Layout(width="200px"),
+            ),
+            "embedding_dim": W.Dropdown(
+                options=[4, 8, 16, 32, 64, 128],
+                value=d["embedding_dim"],
+                description="embedding dim",
+                style=style,
+                layout=W.Layout(width="170px"),
+            ),
+            "hidden": W.Text(
+                value=", ".join(str(h) for h in d["hidden"]),
+                description="MLP layers",
+                placeholder="e.g. 64, 32, 16",
+                style=style,
+                layout=W.Layout(width="210px"),
+            ),
+            "epochs": W.IntSlider(
+                value=epochs, min=1, max=30, description="epochs", style=style, layout=W.Layout(width="260px")
+            ),
+            "num_negatives": W.IntSlider(
+                value=d["num_negatives"],
+                min=1,
+                max=10,
+                description="negatives",
+                style=style,
+                layout=W.Layout(width="260px"),
+            ),
+            "seed": W.BoundedIntText(
+                value=d["seed"], min=0, max=9999, description="seed", style=style, layout=W.Layout(width="130px")
+            ),
         }
-        super().__init__(controls, self._compute, self._render, self.VIEWS, run_label="Train",
-                         title=title or "", cache=cache)
+        super().__init__(
+            controls, self._compute, self._render, self.VIEWS, run_label="Train", title=title or "", cache=cache
+        )
         self.button.tooltip = "Train this configuration (or fetch it from the cache if trained before)"
         self.status.value = "Choose a configuration and press <b>Train</b>."
         popular = np.argsort(-_train_counts(split), kind="stable")[:300]
-        order = self.panel + sorted((int(i) for i in popular if int(i) not in self.panel),
-                                    key=lambda i: self.titles[i])
-        self.picker = W.Dropdown(options=[(str(self.titles[i]), int(i)) for i in order], value=int(self.panel[0]),
-                                 description="movie", style=style,
-                                 layout=W.Layout(width="95%", max_width="460px"))
+        order = self.panel + sorted((int(i) for i in popular if int(i) not in self.panel), key=lambda i: self.titles[i])
+        self.picker = W.Dropdown(
+            options=[(str(self.titles[i]), int(i)) for i in order],
+            value=int(self.panel[0]),
+            description="movie",
+            style=style,
+            layout=W.Layout(width="95%", max_width="460px"),
+        )
         self.picker.observe(self._on_pick, names="value")
         self._layout(title)
         if initial is not None:
@@ -670,19 +786,28 @@ class InteractionExplorer(Explorer):
             "user and an item interact, press <b>Train</b>, and compare. Scores are on the "
             f"{'validation' if self.which == 'valid' else 'test'} item "
             f"({self.split.valid_negatives.shape[1] if self.which == 'valid' else self.split.num_negatives} "
-            "sampled negatives); the test item stays untouched while you tune.</div>")
-        rows = W.VBox([W.HBox([c["interaction"], c["embedding_dim"], c["hidden"], c["seed"]],
-                              layout=W.Layout(flex_flow="row wrap")),
-                       W.HBox([c["epochs"], c["num_negatives"]], layout=W.Layout(flex_flow="row wrap"))])
+            "sampled negatives); the test item stays untouched while you tune.</div>"
+        )
+        rows = W.VBox(
+            [
+                W.HBox(
+                    [c["interaction"], c["embedding_dim"], c["hidden"], c["seed"]],
+                    layout=W.Layout(flex_flow="row wrap"),
+                ),
+                W.HBox([c["epochs"], c["num_negatives"]], layout=W.Layout(flex_flow="row wrap")),
+            ]
+        )
         status = W.HBox([self.button, self.bar, self.status], layout=W.Layout(align_items="center"))
         two = W.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))", grid_gap="4px 12px", width="100%")
         v = self.views
-        body = W.VBox([
-            W.GridBox([v["curve"], v["metrics"]], layout=two),
-            v["history"],
-            W.GridBox([v["similarity"], W.VBox([self.picker, v["neighbours"]])], layout=two),
-            W.GridBox([v["dot"], W.HTML(_HOW_TO_READ)], layout=two),
-        ])
+        body = W.VBox(
+            [
+                W.GridBox([v["curve"], v["metrics"]], layout=two),
+                v["history"],
+                W.GridBox([v["similarity"], W.VBox([self.picker, v["neighbours"]])], layout=two),
+                W.GridBox([v["dot"], W.HTML(_HOW_TO_READ)], layout=two),
+            ]
+        )
         self.widget = W.VBox([header, rows, status, self.error, body], layout=W.Layout(width="100%"))
         self.widget.add_class("ncf-interaction-explorer")
 
@@ -695,9 +820,16 @@ class InteractionExplorer(Explorer):
     def config(self) -> dict:
         c = super().config()
         hidden = list(parse_layers(c["hidden"])) if c["interaction"] in HIDDEN_USERS else []
-        return {"interaction": c["interaction"], "embedding_dim": int(c["embedding_dim"]), "hidden": hidden,
-                "epochs": int(c["epochs"]), "num_negatives": int(c["num_negatives"]), "seed": int(c["seed"]),
-                "data": self._data_key, "options": sorted((k, repr(v)) for k, v in self.train_options.items())}
+        return {
+            "interaction": c["interaction"],
+            "embedding_dim": int(c["embedding_dim"]),
+            "hidden": hidden,
+            "epochs": int(c["epochs"]),
+            "num_negatives": int(c["num_negatives"]),
+            "seed": int(c["seed"]),
+            "data": self._data_key,
+            "options": sorted((k, repr(v)) for k, v in self.train_options.items()),
+        }
 
     def references(self, progress: Progress | None = None) -> pd.DataFrame:
         """The reference bars (computed once per split and kernel)."""
@@ -708,9 +840,19 @@ class InteractionExplorer(Explorer):
     def _compute(self, config: dict, progress: Progress) -> InteractionRun:
         self.references(progress)
         return train_interaction(
-            self.split, config["interaction"], embedding_dim=config["embedding_dim"], hidden=tuple(config["hidden"]),
-            epochs=config["epochs"], num_negatives=config["num_negatives"], seed=config["seed"],
-            dataset=self.dataset, panel=self.panel, progress=progress, keep_model=False, **self.train_options)
+            self.split,
+            config["interaction"],
+            embedding_dim=config["embedding_dim"],
+            hidden=tuple(config["hidden"]),
+            epochs=config["epochs"],
+            num_negatives=config["num_negatives"],
+            seed=config["seed"],
+            dataset=self.dataset,
+            panel=self.panel,
+            progress=progress,
+            keep_model=False,
+            **self.train_options,
+        )
 
     def show_run(self, run: InteractionRun) -> None:
         """Show a run trained outside the widget (the lesson's cell) and cache it under its configuration."""
@@ -733,8 +875,9 @@ class InteractionExplorer(Explorer):
         self.cache.get_or_compute(config, lambda: run)
         self.last_result, self.last_config, self.last_cached = run, config, True
         self._render(run, self)
-        self.status.value = (f"Showing the run trained above ({html.escape(run.label)}). Change something and "
-                             "press <b>Train</b>.")
+        self.status.value = (
+            f"Showing the run trained above ({html.escape(run.label)}). Change something and press <b>Train</b>."
+        )
 
     # ------------------------------------------------------------------ views
     def _remember(self, run: InteractionRun) -> None:
@@ -747,25 +890,59 @@ class InteractionExplorer(Explorer):
             self.current_row = len(self.history_rows) - 1
 
     def _render(self, run: InteractionRun, _explorer=None) -> None:
-        from ncf_helpers.lessons.l04_neuralcf.explorer_plots import plot_metric_bars, plot_score_vs_dot, plot_training_curve
+        from ncf_helpers.lessons.l04_neuralcf.explorer_plots import (
+            plot_metric_bars,
+            plot_score_vs_dot,
+            plot_training_curve,
+        )
 
         self._remember(run)
         refs = self.references()
         best = refs["hr@10"].idxmax()
         refs_key = ResultCache.key(refs[["hr@10", "ndcg@10"]].round(6).to_dict())  # drawn with these bars
-        self._figure("curve", run, refs_key, lambda: plot_training_curve(
-            run.history, title=f"Training curve: {run.label}", reference=float(refs.loc[best, "hr@10"]),
-            reference_label=f"{best} (best reference)"))
-        self._figure("metrics", run, refs_key, lambda: plot_metric_bars(
-            run.metrics, refs[["hr@10", "ndcg@10"]], label=run.label, interaction=run.interaction,
-            random_hr=run.random_hr, split_name="validation" if run.which == "valid" else "test"))
-        self.show_html("history", '<div style="font-size:12px"><b>Configurations tried</b> (newest first; '
-                       "highlighted: shown now; bold: best HR@10)</div>"
-                       + history_html(self.history_rows, self.current_row))
+        self._figure(
+            "curve",
+            run,
+            refs_key,
+            lambda: plot_training_curve(
+                run.history,
+                title=f"Training curve: {run.label}",
+                reference=float(refs.loc[best, "hr@10"]),
+                reference_label=f"{best} (best reference)",
+            ),
+        )
+        self._figure(
+            "metrics",
+            run,
+            refs_key,
+            lambda: plot_metric_bars(
+                run.metrics,
+                refs[["hr@10", "ndcg@10"]],
+                label=run.label,
+                interaction=run.interaction,
+                random_hr=run.random_hr,
+                split_name="validation" if run.which == "valid" else "test",
+            ),
+        )
+        self.show_html(
+            "history",
+            '<div style="font-size:12px"><b>Configurations tried</b> (newest first; '
+            "highlighted: shown now; bold: best HR@10)</div>" + history_html(self.history_rows, self.current_row),
+        )
         self._render_similarity(run)
-        self._figure("dot", run, None, lambda: plot_score_vs_dot(
-            run.pairs["dot"], run.pairs["score"], positive=run.pairs["positive"], correlation=run.correlation,
-            interaction=run.interaction, vectors=run.vectors))
+        self._figure(
+            "dot",
+            run,
+            None,
+            lambda: plot_score_vs_dot(
+                run.pairs["dot"],
+                run.pairs["score"],
+                positive=run.pairs["positive"],
+                correlation=run.correlation,
+                interaction=run.interaction,
+                vectors=run.vectors,
+            ),
+        )
 
     def _figure(self, view: str, run: InteractionRun, variant, make) -> None:
         """Draw ``make()`` into ``view`` once per run and variant; afterwards show the stored PNG (fast)."""
@@ -782,8 +959,14 @@ class InteractionExplorer(Explorer):
 
         picked = int(self.picker.value)
         highlight = run.panel.index(picked) if picked in run.panel else None
-        self._figure("similarity", run, highlight, lambda: plot_similarity_heatmap(
-            run.panel_similarity, run.panel_titles, highlight=highlight, title=f"Item similarity: {run.label}"))
+        self._figure(
+            "similarity",
+            run,
+            highlight,
+            lambda: plot_similarity_heatmap(
+                run.panel_similarity, run.panel_titles, highlight=highlight, title=f"Item similarity: {run.label}"
+            ),
+        )
         frame = neighbours(run, picked, self.dataset)
         space = {"neumf": "GMF-branch", "two_tower": "item-tower"}.get(run.interaction, "embedding")
         self.show_html("neighbours", neighbours_html(frame, str(self.titles[picked]), f"{run.label} {space}"))

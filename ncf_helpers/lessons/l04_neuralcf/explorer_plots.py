@@ -37,6 +37,7 @@ INTERACTION_LABELS = {"dot": "Dot (MF)", "gmf": "GMF", "mlp": "MLP", "neumf": "N
 
 _INTERACTION_COLOR_KEY = {"dot": "Keras dot", "gmf": "GMF", "mlp": "MLP", "neumf": "NeuMF", "two_tower": "Two-tower"}
 
+
 def interaction_color(interaction: str) -> str:
     """The course colour of an interaction (``"dot"``, ``"gmf"``, ...), the same as its model's in every lesson."""
     return color_for(_INTERACTION_COLOR_KEY.get(interaction, interaction))
@@ -48,9 +49,17 @@ def _color(name: str, index: int = 0) -> str:
 
 # ---------------------------------------------------------------------------------------------- 1. training curve
 @styled
-def plot_training_curve(history: pd.DataFrame, *, title: str | None = None, metric: str = "hr@10",
-                        reference: float | None = None, reference_label: str = "", ax=None, width: float = 4.7,
-                        height: float = 3.5):
+def plot_training_curve(
+    history: pd.DataFrame,
+    *,
+    title: str | None = None,
+    metric: str = "hr@10",
+    reference: float | None = None,
+    reference_label: str = "",
+    ax=None,
+    width: float = 4.7,
+    height: float = 3.5,
+):
     """Loss (top) and validation ``metric`` (bottom) per epoch of one training run. Lessons 04-05.
 
     ``history``: DataFrame with ``epoch`` (1, 2, ...), ``loss`` (binary cross-entropy, float >= 0) and ``metric``
@@ -75,8 +84,14 @@ def plot_training_curve(history: pd.DataFrame, *, title: str | None = None, metr
         values = history[metric].to_numpy(float)
         ax_metric.plot(epochs, values, marker="o", ms=3, color="#D55E00")
         best = int(np.nanargmax(values))
-        ax_metric.annotate(f"{values[best]:.3f}", (epochs[best], values[best]), textcoords="offset points",
-                           xytext=(0, 5), ha="center", fontsize=8)
+        ax_metric.annotate(
+            f"{values[best]:.3f}",
+            (epochs[best], values[best]),
+            textcoords="offset points",
+            xytext=(0, 5),
+            ha="center",
+            fontsize=8,
+        )
         lo, hi = np.nanmin(values), np.nanmax(values)
         if reference is not None:
             ax_metric.axhline(reference, color=GREY, ls="--", lw=1)
@@ -84,8 +99,16 @@ def plot_training_curve(history: pd.DataFrame, *, title: str | None = None, metr
         pad = max(0.02, 0.15 * (hi - lo))
         ax_metric.set_ylim(max(0.0, lo - pad), min(1.0, hi + 2 * pad))
         if reference is not None:  # a label on the line instead of a legend that could hide the curve
-            ax_metric.annotate(reference_label or "reference", (0.01, reference), xycoords=("axes fraction", "data"),
-                               xytext=(0, 2), textcoords="offset points", fontsize=7.5, color="#666", va="bottom")
+            ax_metric.annotate(
+                reference_label or "reference",
+                (0.01, reference),
+                xycoords=("axes fraction", "data"),
+                xytext=(0, 2),
+                textcoords="offset points",
+                fontsize=7.5,
+                color="#666",
+                va="bottom",
+            )
     else:
         ax_metric.text(0.5, 0.5, f"no validation {metric}", ha="center", va="center", transform=ax_metric.transAxes)
     ax_metric.set_ylabel(f"validation {metric.upper()}")
@@ -100,9 +123,18 @@ def plot_training_curve(history: pd.DataFrame, *, title: str | None = None, metr
 
 # ---------------------------------------------------------------------------------------------- 2. metric bars
 @styled
-def plot_metric_bars(current: dict, references: pd.DataFrame | dict | None = None, *, label: str = "this model",
-                     interaction: str | None = None, split_name: str = "validation", random_hr: float | None = None,
-                     ax=None, width: float = 4.7, height: float = 3.5):
+def plot_metric_bars(
+    current: dict,
+    references: pd.DataFrame | dict | None = None,
+    *,
+    label: str = "this model",
+    interaction: str | None = None,
+    split_name: str = "validation",
+    random_hr: float | None = None,
+    ax=None,
+    width: float = 4.7,
+    height: float = 3.5,
+):
     """HR@10 and NDCG@10 of one configuration (highlighted) beside fixed reference models. Lessons 04-06.
 
     ``current``: ``{"hr@10": float in [0, 1], "ndcg@10": float in [0, 1]}``. ``references``: DataFrame indexed by
@@ -114,8 +146,11 @@ def plot_metric_bars(current: dict, references: pd.DataFrame | dict | None = Non
         if key not in current:
             raise ValueError(f"current must hold 'hr@10' and 'ndcg@10'; got {sorted(current)}.")
     refs = pd.DataFrame(references).T if isinstance(references, dict) else references
-    rows = [] if refs is None else [(str(name), float(r["hr@10"]), float(r["ndcg@10"]), False)
-                                    for name, r in refs.iterrows()]
+    rows = (
+        []
+        if refs is None
+        else [(str(name), float(r["hr@10"]), float(r["ndcg@10"]), False) for name, r in refs.iterrows()]
+    )
     rows.append((label, float(current["hr@10"]), float(current["ndcg@10"]), True))
     own = ax is None
     if own:
@@ -128,11 +163,26 @@ def plot_metric_bars(current: dict, references: pd.DataFrame | dict | None = Non
         color = interaction_color(interaction) if (mine and interaction) else _color(name, j)
         edge = "black" if mine else "none"
         ax.bar(x[j] - w / 2, hr, w, color=color, edgecolor=edge, lw=1.2)
-        ax.bar(x[j] + w / 2, ndcg, w, color=color, alpha=0.45, hatch="//", edgecolor="black" if mine else "white",
-               lw=1.2 if mine else 0)
+        ax.bar(
+            x[j] + w / 2,
+            ndcg,
+            w,
+            color=color,
+            alpha=0.45,
+            hatch="//",
+            edgecolor="black" if mine else "white",
+            lw=1.2 if mine else 0,
+        )
         for dx, v in ((-w / 2, hr), (w / 2, ndcg)):
-            ax.text(x[j] + dx, v + 0.01, f"{v:.2f}", ha="center", va="bottom", fontsize=7.5,
-                    fontweight="bold" if mine else "normal")
+            ax.text(
+                x[j] + dx,
+                v + 0.01,
+                f"{v:.2f}",
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                fontweight="bold" if mine else "normal",
+            )
     if random_hr is not None:
         ax.axhline(random_hr, color=GREY, ls="--", lw=1, zorder=0)
     ax.set_xticks(x, [_wrap(r[0]) for r in rows], fontsize=8)
@@ -151,8 +201,16 @@ def plot_metric_bars(current: dict, references: pd.DataFrame | dict | None = Non
     if random_hr is not None:
         handles.append(Line2D([], [], color=GREY, ls="--", lw=1))
         labels.append("random HR@10")
-    ax.legend(handles=handles, labels=labels, loc="upper left", frameon=False, ncols=3, fontsize=8,
-              handlelength=1.6, columnspacing=1.0)
+    ax.legend(
+        handles=handles,
+        labels=labels,
+        loc="upper left",
+        frameon=False,
+        ncols=3,
+        fontsize=8,
+        handlelength=1.6,
+        columnspacing=1.0,
+    )
     ax.set_title(f"HR@10 and NDCG@10 ({split_name})", loc="left")
     return finish(fig) if own else fig
 
@@ -168,9 +226,18 @@ def _wrap(label: str, width: int = 11) -> str:
 
 # ---------------------------------------------------------------------------------------------- 3. heatmap
 @styled
-def plot_similarity_heatmap(similarity: np.ndarray, titles: list[str], *, title: str | None = None,
-                            highlight: int | None = None, stretch: bool = True, annotate: str = "auto", ax=None,
-                            width: float = 4.9, height: float = 4.4):
+def plot_similarity_heatmap(
+    similarity: np.ndarray,
+    titles: list[str],
+    *,
+    title: str | None = None,
+    highlight: int | None = None,
+    stretch: bool = True,
+    annotate: str = "auto",
+    ax=None,
+    width: float = 4.9,
+    height: float = 4.4,
+):
     """Item x item cosine similarity over a panel of movies in a learned embedding space. Lessons 03-05.
 
     ``similarity``: float ``[n, n]`` in ``[-1, 1]`` (symmetric, 1 on the diagonal); ``titles``: ``n`` names.
@@ -243,9 +310,18 @@ def plot_similarity_heatmap(similarity: np.ndarray, titles: list[str], *, title:
 
 # ---------------------------------------------------------------------------------------------- 4. dot vs score
 @styled
-def plot_score_vs_dot(dots: np.ndarray, scores: np.ndarray, *, positive: np.ndarray | None = None,
-                      correlation: float | None = None, interaction: str | None = None, vectors: str = "",
-                      ax=None, width: float = 4.7, height: float = 3.5):
+def plot_score_vs_dot(
+    dots: np.ndarray,
+    scores: np.ndarray,
+    *,
+    positive: np.ndarray | None = None,
+    correlation: float | None = None,
+    interaction: str | None = None,
+    vectors: str = "",
+    ax=None,
+    width: float = 4.7,
+    height: float = 3.5,
+):
     """The "same vector space?" picture (lessons 04-05): user vector . item vector (x) against the model's score
     (y, a logit) for a sample of (user, item) pairs.
 
@@ -281,8 +357,17 @@ def plot_score_vs_dot(dots: np.ndarray, scores: np.ndarray, *, positive: np.ndar
     name = INTERACTION_LABELS.get(interaction, interaction or "model")
     ax.set_title(f"{name}: r = {correlation:.3f}, {verdict}", loc="left", pad=16)
     # Above the axes: inside, it would cover points (a cloud fills every corner).
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, frameon=False, markerscale=2.5, fontsize=7.5,
-              borderaxespad=0.1, handletextpad=0.3, columnspacing=1.0)
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncols=3,
+        frameon=False,
+        markerscale=2.5,
+        fontsize=7.5,
+        borderaxespad=0.1,
+        handletextpad=0.3,
+        columnspacing=1.0,
+    )
     return finish(fig) if own else fig
 
 
@@ -304,9 +389,17 @@ def plot_run_overview(run, references: pd.DataFrame | None = None, *, width: flo
     ax_sim = fig.add_subplot(grid[2:4, 0])
     ax_dot = fig.add_subplot(grid[2:4, 1])
     plot_training_curve(run.history, ax=(ax_loss, ax_hr))
-    plot_metric_bars(run.metrics, references, label=run.label, interaction=run.interaction, ax=ax_bars,
-                     random_hr=run.random_hr)
+    plot_metric_bars(
+        run.metrics, references, label=run.label, interaction=run.interaction, ax=ax_bars, random_hr=run.random_hr
+    )
     plot_similarity_heatmap(run.panel_similarity, run.panel_titles, ax=ax_sim)
-    plot_score_vs_dot(run.pairs["dot"], run.pairs["score"], positive=run.pairs["positive"],
-                      correlation=run.correlation, interaction=run.interaction, vectors=run.vectors, ax=ax_dot)
+    plot_score_vs_dot(
+        run.pairs["dot"],
+        run.pairs["score"],
+        positive=run.pairs["positive"],
+        correlation=run.correlation,
+        interaction=run.interaction,
+        vectors=run.vectors,
+        ax=ax_dot,
+    )
     return finish(fig, f"{run.label}: what the interaction learned")

@@ -17,7 +17,7 @@ matplotlib only (no TensorFlow): the inputs are the DataFrames of :mod:`ncf_help
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,10 +68,23 @@ def distinct_colors(names: Sequence[str]) -> list[str]:
 def _box(ax, x, y, w, h, text, color, *, fontsize=8, alpha=0.22, bold=False):
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.01,rounding_size=0.015",
-                                fc=color, ec=color, alpha=alpha, lw=1.2))
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.01,rounding_size=0.015",
-                                fc="none", ec=color, lw=1.2))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.01,rounding_size=0.015",
+            fc=color,
+            ec=color,
+            alpha=alpha,
+            lw=1.2,
+        )
+    )
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.01,rounding_size=0.015", fc="none", ec=color, lw=1.2
+        )
+    )
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, fontweight="bold" if bold else "normal")
 
 
@@ -90,8 +103,14 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
     """
     hidden = tuple(int(h) for h in hidden)
     d = int(embedding_dim)
-    layer_colors = {"input": "#999999", "embedding": "#0072B2", "interaction": "#E69F00", "mlp": "#CC79A7",
-                    "output": "#009E73"}
+    layer_colors = {
+        "input": "#999999",
+        "embedding": "#0072B2",
+        "interaction": "#E69F00",
+        "mlp": "#CC79A7",
+        "output": "#009E73",
+    }
+
     def _id_inputs(ax, ys, d, layer_colors):  # user_idx -> user embedding, item_idx -> item embedding
         for x, who in ((0.27, "user"), (0.73, "item")):
             _box(ax, x, ys["input"], 0.4, 0.07, f"{who}_idx  [B]", layer_colors["input"])
@@ -122,8 +141,17 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
     ax.set_title("GMF: generalized MF", loc="left", fontsize=10)
     _id_inputs(ax, ys, d, layer_colors)
     _box(ax, 0.5, ys["interaction"], 0.66, 0.08, f"Multiply: p_u * q_i\n[B, {d}]", layer_colors["interaction"])
-    ax.text(0.5, ys["mlp"], "no hidden layers:\nh . (p_u * q_i) + b\n(h = 1, b = 0 is plain MF)", ha="center",
-            va="center", fontsize=8, color="#555", bbox=dict(fc="white", ec="none", pad=2), zorder=3)
+    ax.text(
+        0.5,
+        ys["mlp"],
+        "no hidden layers:\nh . (p_u * q_i) + b\n(h = 1, b = 0 is plain MF)",
+        ha="center",
+        va="center",
+        fontsize=8,
+        color="#555",
+        bbox=dict(fc="white", ec="none", pad=2),
+        zorder=3,
+    )
     _box(ax, 0.5, ys["output"], 0.6, 0.08, "Dense(1)\n[B, 1] logit", layer_colors["output"])
     _arrow(ax, 0.5, ys["interaction"] + 0.04, 0.5, ys["output"] - 0.04)
 
@@ -136,8 +164,15 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
         _arrow(ax, 0.5 + (x - 0.5) * 0.5, ys["input"] + 0.035, x, ys["embedding"] - 0.04)
     _box(ax, 0.25, ys["interaction"], 0.44, 0.08, f"Multiply\n[B, {d}]", layer_colors["interaction"])
     _box(ax, 0.75, ys["interaction"], 0.44, 0.08, f"Concatenate\n[B, {2 * d}]", layer_colors["interaction"])
-    _box(ax, 0.75, ys["mlp"], 0.44, 0.06 + 0.045 * max(len(hidden), 1),
-         "\n".join(f"Dense({h}, relu)" for h in hidden) or "(none)", layer_colors["mlp"])
+    _box(
+        ax,
+        0.75,
+        ys["mlp"],
+        0.44,
+        0.06 + 0.045 * max(len(hidden), 1),
+        "\n".join(f"Dense({h}, relu)" for h in hidden) or "(none)",
+        layer_colors["mlp"],
+    )
     for x in (0.25, 0.75):
         _arrow(ax, x, ys["embedding"] + 0.04, x, ys["interaction"] - 0.04)
     _arrow(ax, 0.75, ys["interaction"] + 0.04, 0.75, ys["mlp"] - 0.03 - 0.0225 * max(len(hidden), 1))
@@ -146,18 +181,33 @@ def plot_ncf_layers(embedding_dim: int = 32, hidden: Sequence[int] = (10, 10)):
     _arrow(ax, 0.25, ys["interaction"] + 0.04, 0.4, ys["output"] - 0.04)
     _arrow(ax, 0.75, ys["mlp"] + 0.03 + 0.0225 * max(len(hidden), 1), 0.6, ys["output"] - 0.04)
 
-    for name, y in (("input layer", ys["input"]), ("embedding layer", ys["embedding"]),
-                    ("interaction layer", ys["interaction"]), ("MLP layers", ys["mlp"]), ("output layer", ys["output"])):
-        axes[0].text(-0.04, y, name, ha="right", va="center", fontsize=8.5, color=layer_colors[name.split()[0].lower()
-                     if name.split()[0].lower() in layer_colors else "mlp"], fontweight="bold", rotation=0)
+    for name, y in (
+        ("input layer", ys["input"]),
+        ("embedding layer", ys["embedding"]),
+        ("interaction layer", ys["interaction"]),
+        ("MLP layers", ys["mlp"]),
+        ("output layer", ys["output"]),
+    ):
+        axes[0].text(
+            -0.04,
+            y,
+            name,
+            ha="right",
+            va="center",
+            fontsize=8.5,
+            color=layer_colors[name.split()[0].lower() if name.split()[0].lower() in layer_colors else "mlp"],
+            fontweight="bold",
+            rotation=0,
+        )
     fig.get_layout_engine().set(w_pad=0.02)
     return finish(fig, f"NeuralCF layer by layer (B = batch size, d = {d})")
 
 
 # ---------------------------------------------------------------------------------------------- raw IDs
 @styled
-def plot_raw_id_scores(curve: pd.DataFrame, positives: Sequence[int] = (), *, user_label: str = "",
-                       held_out: int | None = None):
+def plot_raw_id_scores(
+    curve: pd.DataFrame, positives: Sequence[int] = (), *, user_label: str = "", held_out: int | None = None
+):
     """One user's score for every item, against ``item_idx``: one panel per model column of ``curve``. Lesson 04.
 
     ``curve``: DataFrame ``item_idx, <model>, ...`` (:func:`ncf_helpers.lessons.l04_neuralcf.experiments.score_curve`);
@@ -177,8 +227,15 @@ def plot_raw_id_scores(curve: pd.DataFrame, positives: Sequence[int] = (), *, us
         z = (y - y.mean()) / (y.std() + 1e-12)
         ax.plot(x, z, lw=0.6, color=color)
         if len(pos):
-            ax.plot(pos, np.full(len(pos), z.min() - 0.4), "|", color="black", ms=6, mew=0.8,
-                    label="the user's training positives")
+            ax.plot(
+                pos,
+                np.full(len(pos), z.min() - 0.4),
+                "|",
+                color="black",
+                ms=6,
+                mew=0.8,
+                label="the user's training positives",
+            )
         if held_out is not None:
             ax.axvline(held_out, color="#D55E00", lw=1, ls="--", label="the held-out test item")
         ax.set_ylabel("score\n(standardised)")
@@ -221,8 +278,13 @@ def plot_negative_coverage(coverage: pd.DataFrame):
 
 # ---------------------------------------------------------------------------------------------- comparison
 @styled
-def plot_ncf_comparison(table: pd.DataFrame, metrics: Sequence[str] = ("hr@10", "ndcg@10"), *,
-                        random_hr: float | None = None, title: str = "Every model on the same test items"):
+def plot_ncf_comparison(
+    table: pd.DataFrame,
+    metrics: Sequence[str] = ("hr@10", "ndcg@10"),
+    *,
+    random_hr: float | None = None,
+    title: str = "Every model on the same test items",
+):
     """Horizontal bars of ``metrics`` per model (best at the top of each panel). Lesson 04.
 
     ``table``: DataFrame indexed by model name with the ``metrics`` columns (floats in ``[0, 1]``);
@@ -249,8 +311,13 @@ def plot_ncf_comparison(table: pd.DataFrame, metrics: Sequence[str] = ("hr@10", 
 
 
 @styled
-def plot_learning_curves(histories: Mapping[str, pd.DataFrame], *, metric: str = "hr@10",
-                         reference: float | None = None, reference_label: str = ""):
+def plot_learning_curves(
+    histories: Mapping[str, pd.DataFrame],
+    *,
+    metric: str = "hr@10",
+    reference: float | None = None,
+    reference_label: str = "",
+):
     """Training loss (left) and validation ``metric`` (right) per epoch, one line per model. Lesson 04.
 
     ``histories``: ``{model name: DataFrame with epoch, loss, <metric>}`` (``TrainHistory.frame()`` or an
@@ -281,8 +348,9 @@ def plot_learning_curves(histories: Mapping[str, pd.DataFrame], *, metric: str =
 
 # ---------------------------------------------------------------------------------------------- item similarity
 @styled
-def plot_item_similarity(panels: Mapping[str, np.ndarray], titles: Sequence[str], overlap: pd.DataFrame, *,
-                         k: int = 10):
+def plot_item_similarity(
+    panels: Mapping[str, np.ndarray], titles: Sequence[str], overlap: pd.DataFrame, *, k: int = 10
+):
     """Can a model's item vectors serve item-item similarity? Lesson 04 (and 05 for the two-tower vectors).
 
     Top row, one panel per model: the cosine similarities of a panel of well-known films (``panels[name]``: float
@@ -307,8 +375,9 @@ def plot_item_similarity(panels: Mapping[str, np.ndarray], titles: Sequence[str]
         sim = np.asarray(panels[name], dtype=float)
         off = sim[~np.eye(len(sim), dtype=bool)]
         plot_similarity_heatmap(sim, list(titles), stretch=False, annotate="none", ax=ax)
-        ax.set_title(f"{name}\ncosine {off.min():.2f} to {off.max():.2f} (median {np.median(off):.2f})", loc="left",
-                     fontsize=9)
+        ax.set_title(
+            f"{name}\ncosine {off.min():.2f} to {off.max():.2f} (median {np.median(off):.2f})", loc="left", fontsize=9
+        )
         if j:
             ax.set_yticklabels([])
         # one colour bar is enough: the scale is the same in every panel
@@ -325,15 +394,18 @@ def plot_item_similarity(panels: Mapping[str, np.ndarray], titles: Sequence[str]
     ax.set_xticks(np.arange(len(spaces)), spaces)
     ax.set_ylim(0, max(float(np.nanmax(y + np.nan_to_num(err))) * 1.25, 0.05))
     ax.set_ylabel(f"genre overlap (Jaccard)\nof the top-{k} neighbours")
-    ax.set_title(f"Do an item's {k} nearest neighbours (cosine) share its genres? Mean over "
-                 f"{int(overlap['items'].iloc[0]):,} films, \u00b1 1 s.e.", loc="left")
+    ax.set_title(
+        f"Do an item's {k} nearest neighbours (cosine) share its genres? Mean over "
+        f"{int(overlap['items'].iloc[0]):,} films, \u00b1 1 s.e.",
+        loc="left",
+    )
     return finish(fig, "Item-item similarity in each model's item space")
 
 
 # ---------------------------------------------------------------------------------------------- same space
 @styled
 def plot_same_space(pairs: Mapping[str, pd.DataFrame], table: pd.DataFrame, *, k: int = 10):
-    """"Same vector space?" in one figure. Lesson 04.
+    """ "Same vector space?" in one figure. Lesson 04.
 
     Top row, one panel per model: the inner product of the user and item vectors (x) against the model's logit
     (y) for sampled pairs (``pairs[name]``: DataFrame ``dot, score, positive`` from
@@ -376,8 +448,9 @@ def plot_same_space(pairs: Mapping[str, pd.DataFrame], table: pd.DataFrame, *, k
     ax.set_ylim(0, 1.45)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_ylabel(f"share of the model's top-{k}\nthat the search returns")
-    ax.legend(frameon=False, loc="upper center", ncols=2, title="nearest-neighbour search by", fontsize=8,
-              title_fontsize=8)
+    ax.legend(
+        frameon=False, loc="upper center", ncols=2, title="nearest-neighbour search by", fontsize=8, title_fontsize=8
+    )
     ax.set_title(f"Can a nearest-neighbour index over item vectors serve the model's own top-{k}?", loc="left")
     return finish(fig, "Same vector space? Inner product vs the model's score")
 
@@ -429,7 +502,7 @@ def plot_id_memory(table: pd.DataFrame, *, references: Mapping[str, float] | Non
         color = OKABE_ITO[j % len(OKABE_ITO)]
         ax.plot(rows["num_users"], rows["weights_gb"], marker="o", ms=3, color=color, label=f"d = {d}: weights")
         ax.plot(rows["num_users"], rows["with_adam_gb"], ls="--", color=color, label=f"d = {d}: + Adam's 2 slots")
-    for j, (label, gb) in enumerate(refs.items()):
+    for label, gb in refs.items():
         ax.axhline(gb, color=GREY, lw=1, ls=":")
         ax.text(table["num_users"].min(), gb * 1.15, label, fontsize=8, color="#555")
     ax.set_xscale("log")
@@ -456,13 +529,23 @@ def plot_hashing(frame: pd.DataFrame, popularity: float | None = None):
         if rows.empty:
             continue
         n_ids = int(rows["ids"].iloc[0])
-        ax.plot(rows["num_bins"], rows["hr@10"], marker="o", color=colors[side],
-                label=f"hashed {side} ids ({n_ids:,}: dotted line)")
+        ax.plot(
+            rows["num_bins"],
+            rows["hr@10"],
+            marker="o",
+            color=colors[side],
+            label=f"hashed {side} ids ({n_ids:,}: dotted line)",
+        )
         ax.axvline(n_ids, color=colors[side], lw=0.8, ls=":")
         ax2.plot(rows["num_bins"], rows["collided_fraction"], "o", color=colors[side], label=f"{side}s: measured")
         grid = np.geomspace(max(1, rows["num_bins"].min()), max(rows["num_bins"].max(), n_ids) * 4, 80)
-        ax2.plot(grid, 1 - (1 - 1 / grid) ** (n_ids - 1), color=colors[side], lw=1,
-                 label=f"{side}s: 1 - (1 - 1/bins)^(n - 1)")
+        ax2.plot(
+            grid,
+            1 - (1 - 1 / grid) ** (n_ids - 1),
+            color=colors[side],
+            lw=1,
+            label=f"{side}s: 1 - (1 - 1/bins)^(n - 1)",
+        )
     if len(exact):
         ax.axhline(float(exact["hr@10"].iloc[0]), color="black", ls="--", lw=1, label="exact table (no hashing)")
     if popularity is not None:

@@ -62,8 +62,10 @@ def _sampled_rows(split, which: str = "test"):
     rows = split.test if which == "test" else split.valid
     negatives = split.test_negatives if which == "test" else split.valid_negatives
     if rows is None or len(rows) == 0 or negatives is None:
-        raise ValueError(f"The split needs {which} rows with sampled negatives: leave_last_one_out(ds, num_negatives=99"
-                         + (", validation=True)." if which == "valid" else ")."))
+        raise ValueError(
+            f"The split needs {which} rows with sampled negatives: leave_last_one_out(ds, num_negatives=99"
+            + (", validation=True)." if which == "valid" else ").")
+        )
     users = rows["user_idx"].to_numpy(np.int64)
     cand = np.concatenate([rows["item_idx"].to_numpy(np.int64)[:, None], negatives], axis=1)
     return rows, users, cand
@@ -106,8 +108,9 @@ def _dot_all(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- serving
-def catalogue_scaling(scorer, index, sizes=(1_000, 10_000, 100_000), *, repeats: int = 10, k: int = 10,
-                      user_idx: int = 0, seed: int = 0) -> pd.DataFrame:
+def catalogue_scaling(
+    scorer, index, sizes=(1_000, 10_000, 100_000), *, repeats: int = 10, k: int = 10, user_idx: int = 0, seed: int = 0
+) -> pd.DataFrame:
     """Milliseconds per top-``k`` request as the catalogue grows to ``sizes`` items. Lesson 05.
 
     ``scorer``: a fitted pairwise model (a ``KerasRecommender`` of NeuralCF, ``"mlp"``): a request scores
@@ -140,8 +143,15 @@ def catalogue_scaling(scorer, index, sizes=(1_000, 10_000, 100_000), *, repeats:
         times = _race({"score every pair (MLP)": pairwise, "two-tower index": two_tower}, repeats)
         for method, net_rows in (("score every pair (MLP)", n), ("two-tower index", 1)):
             ms = times[method]
-            rows.append({"method": method, "num_items": n, "median ms": float(np.median(ms)),
-                         "best ms": float(ms.min()), "rows through a network": net_rows})
+            rows.append(
+                {
+                    "method": method,
+                    "num_items": n,
+                    "median ms": float(np.median(ms)),
+                    "best ms": float(ms.min()),
+                    "rows through a network": net_rows,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -180,8 +190,15 @@ def score_pairs(model, split, n: int = 2000, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"user_idx": u, "item_idx": i, "dot": dot, "score": score, "held_out": c == 0})
 
 
-def original_two_tower(num_users: int, num_items: int, *, embedding_dim: int = 10, hidden=(10, 10),
-                       learning_rate: float = 3e-3, seed: int = 0):
+def original_two_tower(
+    num_users: int,
+    num_items: int,
+    *,
+    embedding_dim: int = 10,
+    hidden=(10, 10),
+    learning_rate: float = 3e-3,
+    seed: int = 0,
+):
     """The original course's ``neural_cf_model_2``, as lesson 05's section 1 builds it: an ID embedding and a
     tower of ``Dense(h, relu)`` layers per side, a ``Dot`` layer, then ``Dense(1, sigmoid)``; compiled with Adam
     and binary cross-entropy. ``keras.utils.set_random_seed(seed)`` first, so the initial weights (and the sign
@@ -221,9 +238,14 @@ def sigmoid_dense_seeds(split, seeds=(0, 1, 2, 3, 4, 5, 6, 7), epochs: int = 2, 
         model = original_two_tower(split.num_users, split.num_items, seed=int(seed), **build)
         w_start = float(model.get_layer("prediction").get_weights()[0][0, 0])
         train(model, split, epochs=epochs, seed=int(seed), verbose=0, eval_metrics=False, jit_compile=False)
-        rows.append({"seed": int(seed), "w_start": w_start,
-                     "w_end": float(model.get_layer("prediction").get_weights()[0][0, 0]),
-                     "hr@10": evaluate(KerasRecommender(model), split).hr})
+        rows.append(
+            {
+                "seed": int(seed),
+                "w_start": w_start,
+                "w_end": float(model.get_layer("prediction").get_weights()[0][0, 0]),
+                "hr@10": evaluate(KerasRecommender(model), split).hr,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -247,10 +269,14 @@ def index_vs_model(model, split, k: int = 10) -> pd.DataFrame:
     u = user_vectors(keras_model, users)
     v = item_vectors(keras_model)
     dot = np.einsum("nd,ncd->nc", u, v[cand])
-    output = np.asarray(model.score(np.repeat(users, cand.shape[1]), cand.reshape(-1)),
-                        dtype=np.float64).reshape(cand.shape)
-    rows = {"model output": _metrics(output, k), "index: largest u.v": _metrics(dot, k),
-            "index: largest (w u).v": _metrics(w * dot, k)}
+    output = np.asarray(model.score(np.repeat(users, cand.shape[1]), cand.reshape(-1)), dtype=np.float64).reshape(
+        cand.shape
+    )
+    rows = {
+        "model output": _metrics(output, k),
+        "index: largest u.v": _metrics(dot, k),
+        "index: largest (w u).v": _metrics(w * dot, k),
+    }
     out = pd.DataFrame(rows).T
     out.index.name = "ranking"
     out["w"], out["b"] = w, b
@@ -265,8 +291,9 @@ def _known_items(split) -> np.ndarray:
     return np.unique(train["item_idx"].to_numpy(np.int64))
 
 
-def cold_start_neighbours(model, dataset, split, *, item_idx: int | None = None, genres=None,
-                          k: int = 10) -> pd.DataFrame:
+def cold_start_neighbours(
+    model, dataset, split, *, item_idx: int | None = None, genres=None, k: int = 10
+) -> pd.DataFrame:
     """The ``k`` films closest to a brand-new film that the model knows only by its genres. Lesson 05.
 
     ``model``: a two-tower model (or KerasRecommender) built with ``item_features=dataset.genre_matrix()``.
@@ -285,7 +312,9 @@ def cold_start_neighbours(model, dataset, split, *, item_idx: int | None = None,
     if genres is not None:
         unknown = [g for g in genres if g not in names]
         if unknown or not len(genres):
-            raise ValueError(f"genres must be a non-empty list of names from dataset.genres {names}; unknown: {unknown}.")
+            raise ValueError(
+                f"genres must be a non-empty list of names from dataset.genres {names}; unknown: {unknown}."
+            )
         row = np.isin(names, list(genres)).astype(np.float32)
     else:
         row = gm[int(item_idx)]
@@ -296,13 +325,15 @@ def cold_start_neighbours(model, dataset, split, *, item_idx: int | None = None,
     exclude = None if item_idx is None else np.array([int(item_idx)])
     top, sims = nearest_by_cosine(query, vectors, pool, k, exclude)
     top, sims = top[0], sims[0]
-    return pd.DataFrame({
-        "item_idx": top,
-        "title": dataset.title(top),
-        "genres": [", ".join(g) for g in dataset.items["genres"].to_numpy()[top]],
-        "similarity": sims,
-        "shared_genres": (gm[top] * row[None, :]).sum(axis=1).astype(int),
-    })
+    return pd.DataFrame(
+        {
+            "item_idx": top,
+            "title": dataset.title(top),
+            "genres": [", ".join(g) for g in dataset.items["genres"].to_numpy()[top]],
+            "similarity": sims,
+            "shared_genres": (gm[top] * row[None, :]).sum(axis=1).astype(int),
+        }
+    )
 
 
 def fresh_item_hits(models: dict, split, k: int = 10) -> pd.DataFrame:
@@ -322,15 +353,22 @@ def fresh_item_hits(models: dict, split, k: int = 10) -> pd.DataFrame:
         fresh = ~np.isin(per["item_idx"].to_numpy(np.int64), known)
         for name, mask in (("new in test", fresh), ("seen in training", ~fresh)):
             part = per[mask]
-            rows.append({"model": label, "items": name, "users": int(mask.sum()),
-                         f"hr@{k}": float(part["hr"].mean()) if len(part) else np.nan,
-                         f"ndcg@{k}": float(part["ndcg"].mean()) if len(part) else np.nan})
+            rows.append(
+                {
+                    "model": label,
+                    "items": name,
+                    "users": int(mask.sum()),
+                    f"hr@{k}": float(part["hr"].mean()) if len(part) else np.nan,
+                    f"ndcg@{k}": float(part["ndcg"].mean()) if len(part) else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------- context
-def context_cache_size(num_users: int, contexts: dict, embedding_dim: int = 32,
-                       bytes_per_value: int = 4) -> pd.DataFrame:
+def context_cache_size(
+    num_users: int, contexts: dict, embedding_dim: int = 32, bytes_per_value: int = 4
+) -> pd.DataFrame:
     """How many user vectors a cache needs when each must already include the request's context. Lesson 05.
 
     ``contexts``: ``{name: number of values}`` (e.g. ``{"hour of day": 24, "weekday": 7, "device": 3}``), added
@@ -348,8 +386,15 @@ def context_cache_size(num_users: int, contexts: dict, embedding_dim: int = 32,
         combos *= n
         vectors = int(num_users) * combos
         size = vectors * int(embedding_dim) * int(bytes_per_value)
-        rows.append({"context": label, "combinations per user": combos, "vectors": vectors, "bytes": size,
-                     "size": _human_bytes(size)})
+        rows.append(
+            {
+                "context": label,
+                "combinations per user": combos,
+                "vectors": vectors,
+                "bytes": size,
+                "size": _human_bytes(size),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -412,12 +457,25 @@ def query_latency(index, num_context: int = 34, *, repeats: int = 50, k: int = 1
         return _top_k(_dot_all(items, vec), k)
 
     calls = {"cached user vector": 0, "user tower per request": 1, "query tower with context": 1}
-    times = _race({"cached user vector": from_cache, "user tower per request": user_tower,
-                   "query tower with context": query_tower}, repeats)
+    times = _race(
+        {
+            "cached user vector": from_cache,
+            "user tower per request": user_tower,
+            "query tower with context": query_tower,
+        },
+        repeats,
+    )
     rows = []
     for label, ms in times.items():
-        rows.append({"query vector": label, "network calls / request": calls[label], "median ms": float(np.median(ms)),
-                     "best ms": float(ms.min()), "p95 ms": float(np.percentile(ms, 95))})
+        rows.append(
+            {
+                "query vector": label,
+                "network calls / request": calls[label],
+                "median ms": float(np.median(ms)),
+                "best ms": float(ms.min()),
+                "p95 ms": float(np.percentile(ms, 95)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -440,8 +498,9 @@ CONTEXT_FEATURES = ("retrieval score", "log popularity", "log film age at reques
 """Columns of :func:`context_features`; the first two need no context, the last two need the request's time."""
 
 
-def context_features(scores: np.ndarray, cand: np.ndarray, timestamps, years: np.ndarray,
-                     popularity: np.ndarray) -> np.ndarray:
+def context_features(
+    scores: np.ndarray, cand: np.ndarray, timestamps, years: np.ndarray, popularity: np.ndarray
+) -> np.ndarray:
     """Ranking features for candidate lists ``cand [n, c]`` of ``n`` requests made at ``timestamps [n]``.
 
     ``scores [n, c]``: the retrieval model's scores; ``years [num_items]``: release years; ``popularity
@@ -451,8 +510,15 @@ def context_features(scores: np.ndarray, cand: np.ndarray, timestamps, years: np
     """
     cand = np.asarray(cand, dtype=np.int64)
     age = request_years(timestamps)[:, None] - years[cand]
-    return np.stack([np.asarray(scores, dtype=np.float64), np.log1p(popularity[cand]),
-                     np.log1p(np.clip(age, 0.0, None)), (age < -0.5).astype(np.float64)], axis=-1)
+    return np.stack(
+        [
+            np.asarray(scores, dtype=np.float64),
+            np.log1p(popularity[cand]),
+            np.log1p(np.clip(age, 0.0, None)),
+            (age < -0.5).astype(np.float64),
+        ],
+        axis=-1,
+    )
 
 
 class ContextRanker:
@@ -474,7 +540,7 @@ class ContextRanker:
         flat = X.reshape(-1, X.shape[-1])
         return flat[:, self.columns] if self.columns is not None else flat
 
-    def fit(self, X, y) -> "ContextRanker":
+    def fit(self, X, y) -> ContextRanker:
         from scipy.optimize import minimize
 
         Z = self._design(X)
@@ -533,8 +599,10 @@ def context_ranking(model, dataset, split, k: int = 10) -> tuple[pd.DataFrame, d
 
     Xv, yv = features("valid")
     Xt, _ = features("test")
-    rankers = {"ranker: score + popularity": ContextRanker([0, 1]).fit(Xv, yv),
-               "ranker: + film age at request time": ContextRanker([0, 1, 2, 3]).fit(Xv, yv)}
+    rankers = {
+        "ranker: score + popularity": ContextRanker([0, 1]).fit(Xv, yv),
+        "ranker: + film age at request time": ContextRanker([0, 1, 2, 3]).fit(Xv, yv),
+    }
     rows = {"retrieval score only": _metrics(Xt[..., 0], k)}
     for name, ranker in rankers.items():
         rows[name] = _metrics(ranker.score(Xt), k)

@@ -58,8 +58,15 @@ def plot_serving_cost(scaling: pd.DataFrame, mark: int | None = None, *, width: 
         ax_rows.plot(part["num_items"], part["rows through a network"], marker="o", color=colors[m], label=m)
         ax_ms.plot(part["num_items"], part[col], marker="o", color=colors[m], label=m)
         last = part.iloc[-1]
-        ax_ms.annotate(f"{last[col]:.1f} ms", (last["num_items"], last[col]), textcoords="offset points",
-                       xytext=(-4, 6), ha="right", fontsize=8, color=colors[m])
+        ax_ms.annotate(
+            f"{last[col]:.1f} ms",
+            (last["num_items"], last[col]),
+            textcoords="offset points",
+            xytext=(-4, 6),
+            ha="right",
+            fontsize=8,
+            color=colors[m],
+        )
     for ax in (ax_rows, ax_ms):
         if mark:
             ax.axvline(mark, color=GREY, ls=":", lw=1.2, label=f"this data set ({int(mark):,} items)")
@@ -75,8 +82,9 @@ def plot_serving_cost(scaling: pd.DataFrame, mark: int | None = None, *, width: 
 
 
 @styled
-def plot_sigmoid_dense(pairs: pd.DataFrame, rankings: pd.DataFrame, *, k: int = 10, width: float = 9.5,
-                       height: float = 3.8):
+def plot_sigmoid_dense(
+    pairs: pd.DataFrame, rankings: pd.DataFrame, *, k: int = 10, width: float = 9.5, height: float = 3.8
+):
     """Lesson 05: ``pairs`` from :func:`~ncf_helpers.lessons.l05_two_tower.experiments.score_pairs` (``dot, score,
     held_out``) and ``rankings`` from :func:`~ncf_helpers.lessons.l05_two_tower.experiments.index_vs_model` (index: ranking;
     ``hr@k``, ``w``, ``b``). Left: the model's output against the towers' dot product, with the learned curve
@@ -111,8 +119,9 @@ def plot_sigmoid_dense(pairs: pd.DataFrame, rankings: pd.DataFrame, *, k: int = 
 
 
 @styled
-def plot_side_features(overlap: pd.DataFrame, fresh: pd.DataFrame, *, k: int = 10, width: float = 9.5,
-                       height: float = 3.6):
+def plot_side_features(
+    overlap: pd.DataFrame, fresh: pd.DataFrame, *, k: int = 10, width: float = 9.5, height: float = 3.6
+):
     """Lesson 05: ``overlap`` from :func:`~ncf_helpers.lessons.l04_neuralcf.experiments.neighbour_genre_overlap` (``space,
     jaccard``) and ``fresh`` from :func:`~ncf_helpers.lessons.l05_two_tower.experiments.fresh_item_hits` (``model, items,
     users, hr@k``). Left: how much the nearest neighbours of films without a training positive share their
@@ -173,13 +182,20 @@ def plot_context(cache: pd.DataFrame, latency: pd.DataFrame, *, width: float = 9
         ax_c.legend(frameon=False, loc="lower right")
     labels = list(latency["query vector"])
     vals = latency[col].to_numpy(float)
-    colors = [GREY if c == 0 else (_TOWER if "context" not in q else _MLP)
-              for q, c in zip(labels, latency["network calls / request"])]
+    colors = [
+        GREY if c == 0 else (_TOWER if "context" not in q else _MLP)
+        for q, c in zip(labels, latency["network calls / request"])
+    ]
     bars = ax_l.barh(np.arange(len(labels))[::-1], vals, color=colors)
     _bar_labels(ax_l, bars, "{:.2f} ms", horizontal=True)
-    ax_l.set_yticks(np.arange(len(labels))[::-1],
-                    [f"{q}\n({int(c)} network call{'s' if c != 1 else ''})" for q, c in
-                     zip(labels, latency["network calls / request"])], fontsize=8)
+    ax_l.set_yticks(
+        np.arange(len(labels))[::-1],
+        [
+            f"{q}\n({int(c)} network call{'s' if c != 1 else ''})"
+            for q, c in zip(labels, latency["network calls / request"])
+        ],
+        fontsize=8,
+    )
     ax_l.set_xlim(0, float(vals.max()) * 1.35)
     ax_l.set_xlabel(("fastest" if col == "best ms" else "median") + " ms per request (incl. retrieval)")
     ax_l.set_title("Computing the query per request", loc="left")
@@ -187,15 +203,17 @@ def plot_context(cache: pd.DataFrame, latency: pd.DataFrame, *, width: float = 9
 
 
 @styled
-def plot_ranking_stage(table: pd.DataFrame, coefficients: pd.Series | None = None, *, k: int = 10,
-                       width: float = 9.5, height: float = 3.4):
+def plot_ranking_stage(
+    table: pd.DataFrame, coefficients: pd.Series | None = None, *, k: int = 10, width: float = 9.5, height: float = 3.4
+):
     """Lesson 05: ``table`` from :func:`~ncf_helpers.lessons.l05_two_tower.experiments.context_ranking` (index: ranking;
     ``hr@k``, ``ndcg@k``). Left: HR@k and NDCG@k of each ranking; right (when ``coefficients`` is given): the
     weights the context-aware ranker learned on standardised features."""
     _need(table, (f"hr@{k}", f"ndcg@{k}"), "table")
     ncols = 2 if coefficients is not None else 1
-    fig, axes = new_figure(1, ncols, width=width, height=height, squeeze=False,
-                           width_ratios=[1.3, 1] if ncols == 2 else None)
+    fig, axes = new_figure(
+        1, ncols, width=width, height=height, squeeze=False, width_ratios=[1.3, 1] if ncols == 2 else None
+    )
     ax = axes[0, 0]
     labels = list(table.index)
     y = np.arange(len(labels))[::-1]

@@ -61,13 +61,19 @@ __all__ = [
     "summarise",
 ]
 
-MODELS = ("Popularity", "UserCF", "ItemCF", "iALS", "MF (dot)", "GMF", "MLP", "NeuMF", "Two-tower", "MF-32",
-          "GMF-32")
+MODELS = ("Popularity", "UserCF", "ItemCF", "iALS", "MF (dot)", "GMF", "MLP", "NeuMF", "Two-tower", "MF-32", "GMF-32")
 """Every model of the course, in the order the lessons introduced them, then the two same-size variants of
 :data:`SAME_SIZE` (lesson 06 compares like with like)."""
 
-KERAS_INTERACTION = {"MF (dot)": "dot", "GMF": "gmf", "MLP": "mlp", "NeuMF": "neumf", "Two-tower": "two_tower",
-                     "MF-32": "dot", "GMF-32": "gmf"}
+KERAS_INTERACTION = {
+    "MF (dot)": "dot",
+    "GMF": "gmf",
+    "MLP": "mlp",
+    "NeuMF": "neumf",
+    "Two-tower": "two_tower",
+    "MF-32": "dot",
+    "GMF-32": "gmf",
+}
 """Display name -> ``interaction`` of :func:`ncf_helpers.models.build_model`."""
 
 SAME_SIZE = {"MF-32": dict(embedding_dim=32, use_bias=False), "GMF-32": dict(embedding_dim=32)}
@@ -124,8 +130,9 @@ def make_model(name: str, split, seed: int = 0, *, epochs: int | None = None, **
         from ncf_helpers.models import fit_model
 
         options = {**SAME_SIZE.get(name, {}), **options}
-        rec, _ = fit_model(split, KERAS_INTERACTION[name], epochs=epochs, seed=int(seed), verbose=0,
-                           eval_metrics=False, **options)
+        rec, _ = fit_model(
+            split, KERAS_INTERACTION[name], epochs=epochs, seed=int(seed), verbose=0, eval_metrics=False, **options
+        )
     else:
         from ncf_helpers.classic import ImplicitALS, ItemCF, Popularity, UserCF
 
@@ -166,27 +173,45 @@ class Comparison:
     def summary(self) -> pd.DataFrame:
         return summarise(self.results)
 
-    def merge(self, other: "Comparison") -> "Comparison":
+    def merge(self, other: Comparison) -> Comparison:
         """One comparison from two run on the same split and seeds (e.g. the classical models fitted here, then
         the Keras ones, recorded or trained). Models in both keep ``self``'s results; curves are combined."""
         if tuple(other.seeds) != tuple(self.seeds):
             raise ValueError(f"Cannot merge comparisons run with different seeds: {self.seeds} and {other.seeds}.")
         clash = set(self.results["model"]) & set(other.results["model"])
         extra = other.results[~other.results["model"].isin(clash)]
-        curves = [c for c in (self.curve, None if other.curve is None else other.curve[~other.curve["model"].isin(clash)])
-                  if c is not None]
-        return Comparison(pd.concat([self.results, extra], ignore_index=True),
-                          {**other.models, **self.models}, {**other.per_user, **self.per_user}, self.seeds,
-                          self.seconds + other.seconds, pd.concat(curves, ignore_index=True) if curves else None,
-                          "; ".join(n for n in (self.note, other.note) if n),
-                          {**other.per_user_seed, **self.per_user_seed}, self.protocol or other.protocol)
+        curves = [
+            c
+            for c in (self.curve, None if other.curve is None else other.curve[~other.curve["model"].isin(clash)])
+            if c is not None
+        ]
+        return Comparison(
+            pd.concat([self.results, extra], ignore_index=True),
+            {**other.models, **self.models},
+            {**other.per_user, **self.per_user},
+            self.seeds,
+            self.seconds + other.seconds,
+            pd.concat(curves, ignore_index=True) if curves else None,
+            "; ".join(n for n in (self.note, other.note) if n),
+            {**other.per_user_seed, **self.per_user_seed},
+            self.protocol or other.protocol,
+        )
 
     def table(self) -> pd.DataFrame:
         return comparison_table(self.results)
 
 
-def compare_models(split, names=MODELS, seeds=(0, 1, 2), *, k: int = 10, epochs: int | None = None,
-                   options: dict | None = None, full: bool = False, verbose: bool = True) -> Comparison:
+def compare_models(
+    split,
+    names=MODELS,
+    seeds=(0, 1, 2),
+    *,
+    k: int = 10,
+    epochs: int | None = None,
+    options: dict | None = None,
+    full: bool = False,
+    verbose: bool = True,
+) -> Comparison:
     """Fit and evaluate every model in ``names`` on ``split`` once per seed in ``seeds``. Lesson 06.
 
     Fair by construction: one split (leave-last-one-out or the time split, its stored sampled negatives) for
@@ -212,9 +237,11 @@ def compare_models(split, names=MODELS, seeds=(0, 1, 2), *, k: int = 10, epochs:
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be one or more distinct whole numbers, got {seeds!r}.")
     if split.test_negatives is None:
-        raise ValueError("The split has no stored sampled negatives: make it with leave_last_one_out(..., "
-                         "num_negatives=99) or temporal_split(...) so every model is ranked against the same "
-                         "candidates.")
+        raise ValueError(
+            "The split has no stored sampled negatives: make it with leave_last_one_out(..., "
+            "num_negatives=99) or temporal_split(...) so every model is ranked against the same "
+            "candidates."
+        )
     options = options or {}
     start = time.perf_counter()
     if any(n in KERAS_INTERACTION for n in names):
@@ -225,17 +252,23 @@ def compare_models(split, names=MODELS, seeds=(0, 1, 2), *, k: int = 10, epochs:
         users = []
         for seed in runs:
             t0 = time.perf_counter()
-            model = make_model(name, split, seed, epochs=epochs if name in KERAS_INTERACTION else None,
-                               **options.get(name, {}))
+            model = make_model(
+                name, split, seed, epochs=epochs if name in KERAS_INTERACTION else None, **options.get(name, {})
+            )
             fit_seconds = time.perf_counter() - t0
             res = evaluate(model, split, k=k)
             if name not in models:
                 models[name] = model
             frame = res.per_user[["user_idx", "hr", "ndcg"]].copy()
-            row = {"model": name, "family": FAMILY[name], "seed": seed,
-                   **{key: float(res.metrics[key]) for key in (f"hr@{k}", f"ndcg@{k}", "mrr", "auc")},
-                   "fit_seconds": fit_seconds, "eval_seconds": res.seconds,
-                   "deterministic": name in DETERMINISTIC}
+            row = {
+                "model": name,
+                "family": FAMILY[name],
+                "seed": seed,
+                **{key: float(res.metrics[key]) for key in (f"hr@{k}", f"ndcg@{k}", "mrr", "auc")},
+                "fit_seconds": fit_seconds,
+                "eval_seconds": res.seconds,
+                "deterministic": name in DETERMINISTIC,
+            }
             if full:
                 whole = evaluate(model, split, protocol="full", k=k)
                 row[f"full hr@{k}"] = float(whole.metrics[f"hr@{k}"])
@@ -251,18 +284,35 @@ def compare_models(split, names=MODELS, seeds=(0, 1, 2), *, k: int = 10, epochs:
         per_user_seed[name] = tidy[["seed", *[c for c in tidy.columns if c != "seed"]]]
         per_user[name] = tidy.groupby("user_idx", as_index=False)[["hr", "ndcg"]].mean()
         if verbose:
-            done = pd.DataFrame(rows[-len(seeds):])
+            done = pd.DataFrame(rows[-len(seeds) :])
             hr = done[f"hr@{k}"]
             spread = "(no seed)" if name in DETERMINISTIC else f"± {hr.std(ddof=1) if len(hr) > 1 else 0:.3f}"
             extra = f"  full HR@{k} {done[f'full hr@{k}'].mean():.3f}" if full else ""
-            print(f"{name:<11} HR@{k} {hr.mean():.3f} {spread:<9}{extra}  fit {done['fit_seconds'].mean():5.1f} s"
-                  f"{'' if name in DETERMINISTIC else f' x {len(runs)} seeds'}", flush=True)
-    return Comparison(pd.DataFrame(rows), models, per_user, seeds, time.perf_counter() - start,
-                      per_user_seed=per_user_seed, protocol=split.protocol)
+            print(
+                f"{name:<11} HR@{k} {hr.mean():.3f} {spread:<9}{extra}  fit {done['fit_seconds'].mean():5.1f} s"
+                f"{'' if name in DETERMINISTIC else f' x {len(runs)} seeds'}",
+                flush=True,
+            )
+    return Comparison(
+        pd.DataFrame(rows),
+        models,
+        per_user,
+        seeds,
+        time.perf_counter() - start,
+        per_user_seed=per_user_seed,
+        protocol=split.protocol,
+    )
 
 
-def labels_comparison(split, names=("MF (dot)", "MLP"), seeds=(0, 1, 2), *, epochs: int | None = None,
-                      options: dict | None = None, verbose: bool = True) -> Comparison:
+def labels_comparison(
+    split,
+    names=("MF (dot)", "MLP"),
+    seeds=(0, 1, 2),
+    *,
+    epochs: int | None = None,
+    options: dict | None = None,
+    verbose: bool = True,
+) -> Comparison:
     """The original course's protocol for Keras models (lesson 06): trained pointwise on ``label`` (rating >=
     3.5) of a :func:`~ncf_helpers.data.random_split` (80/20 of all rating rows), no sampled negatives, with
     :data:`ncf_helpers.models.LABEL_DEFAULTS`; scored by accuracy, ROC-AUC and PR-AUC of the test rows'
@@ -272,8 +322,10 @@ def labels_comparison(split, names=("MF (dot)", "MLP"), seeds=(0, 1, 2), *, epoc
     from ncf_helpers.models import LABEL_DEFAULTS, fit_model
 
     if split.protocol != "random" or "label" not in split.test.columns:
-        raise ValueError("labels_comparison needs random_split(..., threshold=3.5): a random split of rating rows "
-                         "with a 'label' column.")
+        raise ValueError(
+            "labels_comparison needs random_split(..., threshold=3.5): a random split of rating rows "
+            "with a 'label' column."
+        )
     names = list(names)
     bad = [n for n in names if n not in KERAS_INTERACTION]
     if bad:
@@ -291,14 +343,24 @@ def labels_comparison(split, names=("MF (dot)", "MLP"), seeds=(0, 1, 2), *, epoc
                 cfg["epochs"] = epochs
             rec, _ = fit_model(split, interaction, seed=seed, verbose=0, num_negatives=0, eval_metrics=False, **cfg)
             res = evaluate(rec, split, protocol="labels")
-            rows.append({"model": name, "family": FAMILY[name], "seed": seed,
-                         **{key: float(res.metrics[key]) for key in ("accuracy", "roc_auc", "pr_auc")},
-                         "fit_seconds": time.perf_counter() - t0, "deterministic": False})
+            rows.append(
+                {
+                    "model": name,
+                    "family": FAMILY[name],
+                    "seed": seed,
+                    **{key: float(res.metrics[key]) for key in ("accuracy", "roc_auc", "pr_auc")},
+                    "fit_seconds": time.perf_counter() - t0,
+                    "deterministic": False,
+                }
+            )
         if verbose:
-            done = pd.DataFrame(rows[-len(seeds):])
+            done = pd.DataFrame(rows[-len(seeds) :])
             spread = done["roc_auc"].std(ddof=1) if len(seeds) > 1 else 0.0
-            print(f"{name:<11} ROC-AUC {done['roc_auc'].mean():.3f} ± {spread:.3f}"
-                  f"  accuracy {done['accuracy'].mean():.3f}", flush=True)
+            print(
+                f"{name:<11} ROC-AUC {done['roc_auc'].mean():.3f} ± {spread:.3f}"
+                f"  accuracy {done['accuracy'].mean():.3f}",
+                flush=True,
+            )
     return Comparison(pd.DataFrame(rows), {}, {}, seeds, time.perf_counter() - start, protocol="random")
 
 
@@ -333,16 +395,19 @@ def model_settings() -> dict:
     import inspect
 
     from ncf_helpers.classic import ImplicitALS, ItemCF, Popularity, UserCF
-    from ncf_helpers.models import DEFAULTS
+    from ncf_helpers.models import DEFAULTS, LABEL_DEFAULTS
 
-    from ncf_helpers.models import LABEL_DEFAULTS
-
-    out: dict = {"keras": {k: dict(v) for k, v in DEFAULTS.items()},
-                 "same_size": {k: dict(v) for k, v in SAME_SIZE.items()},
-                 "labels": {k: dict(v) for k, v in LABEL_DEFAULTS.items()}}
+    out: dict = {
+        "keras": {k: dict(v) for k, v in DEFAULTS.items()},
+        "same_size": {k: dict(v) for k, v in SAME_SIZE.items()},
+        "labels": {k: dict(v) for k, v in LABEL_DEFAULTS.items()},
+    }
     for cls in (Popularity, UserCF, ItemCF, ImplicitALS):
-        out[cls.__name__] = {n: p.default for n, p in inspect.signature(cls).parameters.items()
-                             if p.default is not inspect.Parameter.empty}
+        out[cls.__name__] = {
+            n: p.default
+            for n, p in inspect.signature(cls).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
     return json.loads(json.dumps(out, default=str))
 
 
@@ -376,8 +441,17 @@ def _run_doc(comparison: Comparison, split, curve) -> dict:
     }
 
 
-def save_recorded(comparison: Comparison, split, dataset: str, curve: pd.DataFrame | None = None, *,
-                  epochs: int | None = None, info: dict | None = None, path=None, more=()) -> Path:
+def save_recorded(
+    comparison: Comparison,
+    split,
+    dataset: str,
+    curve: pd.DataFrame | None = None,
+    *,
+    epochs: int | None = None,
+    info: dict | None = None,
+    path=None,
+    more=(),
+) -> Path:
     """Write ``comparison`` on ``split`` (its results, per-user and per-seed hits and the protocol ``curve``;
     never the ratings) as the recorded run for ``dataset`` (``benchmarks/comparison.py``). ``more``: further
     ``(comparison, split, curve)`` triples run with the same seeds on other splits of the same data (the time
@@ -412,8 +486,9 @@ def save_recorded(comparison: Comparison, split, dataset: str, curve: pd.DataFra
     return target
 
 
-def find_recorded(split, dataset: str, names, seeds, *, epochs: int | None = None, path=None,
-                  verbose: bool = True) -> Comparison | None:
+def find_recorded(
+    split, dataset: str, names, seeds, *, epochs: int | None = None, path=None, verbose: bool = True
+) -> Comparison | None:
     """The recorded run of ``names`` (e.g. the Keras models) on exactly this split, or ``None``. Lesson 06.
 
     It applies only when the recorded file for ``dataset`` exists, holds a run whose split fingerprint
@@ -462,9 +537,10 @@ def find_recorded(split, dataset: str, names, seeds, *, epochs: int | None = Non
         stored = run["per_user"]["models"].get(n)
         if not stored:
             continue
-        frames = [pd.DataFrame({"seed": s, "user_idx": users,
-                                **{c: np.asarray(v[j], float) for c, v in stored.items()}})
-                  for j, s in enumerate(seeds)]
+        frames = [
+            pd.DataFrame({"seed": s, "user_idx": users, **{c: np.asarray(v[j], float) for c, v in stored.items()}})
+            for j, s in enumerate(seeds)
+        ]
         per_user_seed[n] = pd.concat(frames, ignore_index=True)
         per_user[n] = per_user_seed[n].groupby("user_idx", as_index=False)[["hr", "ndcg"]].mean()
     curve = None
@@ -474,17 +550,33 @@ def find_recorded(split, dataset: str, names, seeds, *, epochs: int | None = Non
         curve = curve[curve["model"].isin(names)].reset_index(drop=True)
     info = doc.get("info") or {}
     where = "; ".join(str(info[k]) for k in ("machine", "versions") if info.get(k))
-    note = (f"benchmarks/comparison.py" + (f" on {info['date']}" if info.get("date") else "")
-            + f", {run.get('seconds', 0):.0f} s" + (f"; {where}" if where else ""))
-    return Comparison(results, {}, per_user, seeds, float(run.get("seconds") or 0.0), curve, note, per_user_seed,
-                      str(run.get("protocol") or ""))
+    note = (
+        "benchmarks/comparison.py"
+        + (f" on {info['date']}" if info.get("date") else "")
+        + f", {run.get('seconds', 0):.0f} s"
+        + (f"; {where}" if where else "")
+    )
+    return Comparison(
+        results,
+        {},
+        per_user,
+        seeds,
+        float(run.get("seconds") or 0.0),
+        curve,
+        note,
+        per_user_seed,
+        str(run.get("protocol") or ""),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- summaries
 def _metric_columns(results: pd.DataFrame) -> list[str]:
-    return [c for c in results.columns
-            if c.startswith(("hr@", "ndcg@", "full hr@", "full ndcg@"))
-            or c in ("mrr", "auc", "accuracy", "roc_auc", "pr_auc")]
+    return [
+        c
+        for c in results.columns
+        if c.startswith(("hr@", "ndcg@", "full hr@", "full ndcg@"))
+        or c in ("mrr", "auc", "accuracy", "roc_auc", "pr_auc")
+    ]
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
@@ -524,8 +616,14 @@ def comparison_table(results: pd.DataFrame, k: int = 10, sort: bool = True) -> p
     table = pd.DataFrame(index=s.index)
     if "family" in s.columns:
         table["family"] = s["family"]
-    for m, label in ((f"hr@{k}", f"HR@{k}"), (f"ndcg@{k}", f"NDCG@{k}"), (f"full hr@{k}", f"full HR@{k}"),
-                     (f"full ndcg@{k}", f"full NDCG@{k}"), ("roc_auc", "ROC-AUC"), ("accuracy", "accuracy")):
+    for m, label in (
+        (f"hr@{k}", f"HR@{k}"),
+        (f"ndcg@{k}", f"NDCG@{k}"),
+        (f"full hr@{k}", f"full HR@{k}"),
+        (f"full ndcg@{k}", f"full NDCG@{k}"),
+        ("roc_auc", "ROC-AUC"),
+        ("accuracy", "accuracy"),
+    ):
         if f"{m}_mean" in s.columns:
             std = s[f"{m}_std"].fillna(0.0)
             table[label] = [f"{a:.3f} ± {b:.3f}" for a, b in zip(s[f"{m}_mean"], std)]
@@ -535,8 +633,7 @@ def comparison_table(results: pd.DataFrame, k: int = 10, sort: bool = True) -> p
     return table
 
 
-def paired_difference(per_user: dict, a: str, b: str, metric: str = "hr", *, n_boot: int = 2000,
-                      seed: int = 0) -> dict:
+def paired_difference(per_user: dict, a: str, b: str, metric: str = "hr", *, n_boot: int = 2000, seed: int = 0) -> dict:
     """How much better is model ``a`` than model ``b`` on the same test users, and how sure are we? Lesson 06.
 
     ``per_user``: :attr:`Comparison.per_user` (``{name: DataFrame user_idx, hr, ndcg}``). The per-user
@@ -560,8 +657,16 @@ def paired_difference(per_user: dict, a: str, b: str, metric: str = "hr", *, n_b
     return {"difference": float(diff.mean()), "low": float(low), "high": float(high), "users": int(len(diff))}
 
 
-def seed_user_difference(comparison: Comparison, a: str, b: str, metric: str = "hr", *, n_boot: int = 2000,
-                         seed: int = 0, level: float = 0.95) -> dict:
+def seed_user_difference(
+    comparison: Comparison,
+    a: str,
+    b: str,
+    metric: str = "hr",
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
     """Model ``a`` minus model ``b`` on the same test users, with an interval that resamples users AND seeds.
 
     ``comparison``: a :class:`Comparison` with ``per_user_seed`` (from :func:`compare_models` or
@@ -585,8 +690,9 @@ def seed_user_difference(comparison: Comparison, a: str, b: str, metric: str = "
     common = tables[0].columns.intersection(tables[1].columns)
     if len(common) == 0:
         raise ValueError(f"{a!r} and {b!r} were evaluated on different users; use one split for both.")
-    out = paired_bootstrap(tables[0][common].to_numpy(float), tables[1][common].to_numpy(float), n_boot=n_boot,
-                           seed=seed, level=level)
+    out = paired_bootstrap(
+        tables[0][common].to_numpy(float), tables[1][common].to_numpy(float), n_boot=n_boot, seed=seed, level=level
+    )
     return {"a": a, "b": b, "metric": metric, **out}
 
 
@@ -611,8 +717,13 @@ def rank_table(scores: dict, ascending: bool = False) -> pd.DataFrame:
     for lab in labels:
         v = pd.Series(scores[lab], dtype=float).reindex(models)
         table[lab] = v.rank(ascending=ascending, method="min").astype(int)
-    table.attrs["tau"] = {lab: kendall_tau(pd.Series(scores[labels[0]], dtype=float).reindex(models),
-                                           pd.Series(scores[lab], dtype=float).reindex(models)) for lab in labels}
+    table.attrs["tau"] = {
+        lab: kendall_tau(
+            pd.Series(scores[labels[0]], dtype=float).reindex(models),
+            pd.Series(scores[lab], dtype=float).reindex(models),
+        )
+        for lab in labels
+    }
     return table
 
 
@@ -633,7 +744,9 @@ def sampled_vs_full(curve: pd.DataFrame, sampled="99", metric: str = "hr@10") ->
     a = curve[n == str(sampled)].set_index("model")[metric]
     b = curve[n == "all"].set_index("model")[metric]
     if a.empty or b.empty:
-        raise ValueError(f"curve needs rows with num_negatives={str(sampled)!r} and 'all'; it has {sorted(n.unique())}.")
+        raise ValueError(
+            f"curve needs rows with num_negatives={str(sampled)!r} and 'all'; it has {sorted(n.unique())}."
+        )
     out = pd.DataFrame({"sampled": a, "full": b.reindex(a.index)})
     out["rank sampled"] = out["sampled"].rank(ascending=False, method="min").astype(int)
     out["rank full"] = out["full"].rank(ascending=False, method="min").astype(int)
@@ -668,10 +781,15 @@ def literature_table() -> pd.DataFrame:
     """
     rows = [
         ("He et al. 2017", "ML-1M", "NeuMF (pre-trained)", 0.730, 0.447, "the paper's best configuration"),
-        ("Rendle et al. 2020", "ML-1M", "MF (tuned dot product)", 0.729, np.nan,
-         "same data and protocol as He et al."),
+        ("Rendle et al. 2020", "ML-1M", "MF (tuned dot product)", 0.729, np.nan, "same data and protocol as He et al."),
         ("Rendle et al. 2020", "ML-1M", "NeuMF", 0.709, np.nan, "as compared in that paper"),
-        ("Dacrema et al. 2021", "ML-1M", "NeuMF vs tuned baselines", np.nan, np.nan,
-         "re-run: simple tuned baselines match or beat NeuMF"),
+        (
+            "Dacrema et al. 2021",
+            "ML-1M",
+            "NeuMF vs tuned baselines",
+            np.nan,
+            np.nan,
+            "re-run: simple tuned baselines match or beat NeuMF",
+        ),
     ]
     return pd.DataFrame(rows, columns=["source", "data", "model", "hr@10", "ndcg@10", "note"])

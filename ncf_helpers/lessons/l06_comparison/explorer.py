@@ -20,15 +20,13 @@ Keras models are scored through their ``score_all``, once.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 
 import ipywidgets as W
-import numpy as np
 import pandas as pd
 
 from ncf_helpers.evaluate import DEFAULT_NEGATIVES, max_negatives, protocol_curve
-from ncf_helpers.lessons.l04_neuralcf.explorer import reference_models
+from ncf_helpers.lessons.l04_neuralcf.explorer import explorer_split, reference_models
 from ncf_helpers.ui.base import Explorer, Progress
 
 __all__ = ["ProtocolExplorer"]
@@ -39,12 +37,16 @@ def _verdict(at: pd.DataFrame, metric: str, k: int, n: str) -> str:
     cands = int(at["candidates"].iloc[0])
     values = at.set_index("model")[metric]
     if metric.startswith("hr@") and cands <= k:
-        return (f"With {cands} candidates every one of them is in the top {k}: <b>every model scores HR@{k} = 1</b>, "
-                "the metric says nothing.")
+        return (
+            f"With {cands} candidates every one of them is in the top {k}: <b>every model scores HR@{k} = 1</b>, "
+            "the metric says nothing."
+        )
     best, worst = values.idxmax(), values.idxmin()
     where = "against all items" if n == "all" else f"against {n} sampled negatives"
-    return (f"{where.capitalize()}: best {html.escape(best)} ({values[best]:.3f}), worst {html.escape(worst)} "
-            f"({values[worst]:.3f}); the gap is {values[best] - values[worst]:.3f}.")
+    return (
+        f"{where.capitalize()}: best {html.escape(best)} ({values[best]:.3f}), worst {html.escape(worst)} "
+        f"({values[worst]:.3f}); the gap is {values[best] - values[worst]:.3f}."
+    )
 
 
 class ProtocolExplorer(Explorer):
@@ -60,9 +62,19 @@ class ProtocolExplorer(Explorer):
     The whole curve is computed once (each model scores every item once); moving the slider only redraws.
     """
 
-    def __init__(self, models: dict | None = None, split=None, *, dataset=None, negatives=DEFAULT_NEGATIVES,
-                 k: int = 10, fast: bool = False, curve: pd.DataFrame | None = None, seed: int = 0,
-                 title: str | None = None):
+    def __init__(
+        self,
+        models: dict | None = None,
+        split=None,
+        *,
+        dataset=None,
+        negatives=DEFAULT_NEGATIVES,
+        k: int = 10,
+        fast: bool = False,
+        curve: pd.DataFrame | None = None,
+        seed: int = 0,
+        title: str | None = None,
+    ):
         if split is None:
             if dataset is None:
                 raise ValueError("ProtocolExplorer needs a split or a dataset: ProtocolExplorer(models, split).")
@@ -84,22 +96,46 @@ class ProtocolExplorer(Explorer):
         labels = [("all items" if n == "all" else str(n), str(n)) for n in self.negatives]
         start = "99" if "99" in [v for _, v in labels] else labels[len(labels) // 2][1]
         controls = {
-            "num_negatives": W.SelectionSlider(options=labels, value=start, description="negatives",
-                                               continuous_update=False, style={"description_width": "initial"},
-                                               layout=W.Layout(width="480px")),
-            "metric": W.ToggleButtons(options=[(f"HR@{k}", f"hr@{k}"), (f"NDCG@{k}", f"ndcg@{k}")],
-                                      value=f"hr@{k}", style={"button_width": "80px"}),
+            "num_negatives": W.SelectionSlider(
+                options=labels,
+                value=start,
+                description="negatives",
+                continuous_update=False,
+                style={"description_width": "initial"},
+                layout=W.Layout(width="480px"),
+            ),
+            "metric": W.ToggleButtons(
+                options=[(f"HR@{k}", f"hr@{k}"), (f"NDCG@{k}", f"ndcg@{k}")],
+                value=f"hr@{k}",
+                style={"button_width": "80px"},
+            ),
         }
-        super().__init__(controls, self._compute, self._render, ("main", "summary"), run_label="Show",
-                         title=title or "", auto_run=True)
+        super().__init__(
+            controls,
+            self._compute,
+            self._render,
+            ("main", "summary"),
+            run_label="Show",
+            title=title or "",
+            auto_run=True,
+        )
         self.views["main"].add_class("ncf-view-protocol")
         header = W.HTML(
             f'<div style="font-size:14px"><b>{html.escape(title or "Evaluation protocol explorer")}</b> · each '
             "test user's held-out item is ranked among <i>n</i> sampled negatives (the NCF paper: 99) or among all "
-            "items. Move the slider.</div>")
+            "items. Move the slider.</div>"
+        )
         status = W.HBox([self.button, self.bar, self.status], layout=W.Layout(align_items="center"))
-        self.widget = W.VBox([header, W.HBox(list(self.controls.values())), status, self.error,
-                              self.views["summary"], self.views["main"]])
+        self.widget = W.VBox(
+            [
+                header,
+                W.HBox(list(self.controls.values())),
+                status,
+                self.error,
+                self.views["summary"],
+                self.views["main"],
+            ]
+        )
         self.widget.add_class("ncf-protocol-explorer")
         self.run()
 
@@ -109,8 +145,9 @@ class ProtocolExplorer(Explorer):
             models = self.models if self.models is not None else reference_models(self.split, fast=self.fast)
             if self.models is None:
                 self.models = models
-            self._curve = protocol_curve(models, self.split, self.negatives, k=self.k, seed=self.seed,
-                                         progress=progress)
+            self._curve = protocol_curve(
+                models, self.split, self.negatives, k=self.k, seed=self.seed, progress=progress
+            )
         return self._curve
 
     def _compute(self, config: dict, progress: Progress) -> dict:
@@ -125,5 +162,8 @@ class ProtocolExplorer(Explorer):
         from ncf_helpers.lessons.l06_comparison.plots import plot_protocol
 
         self.show("main", plot_protocol(result["curve"], result["num_negatives"], metric=result["metric"], k=self.k))
-        self.show_html("summary", f'<div style="font-size:13px;padding:2px 0">'
-                       f'{_verdict(result["at"], result["metric"], self.k, result["num_negatives"])}</div>')
+        self.show_html(
+            "summary",
+            f'<div style="font-size:13px;padding:2px 0">'
+            f"{_verdict(result['at'], result['metric'], self.k, result['num_negatives'])}</div>",
+        )

@@ -22,8 +22,15 @@ from matplotlib.patches import Patch
 
 from ncf_helpers.ui.plots import GREY, OKABE_ITO, check_frame, color_for, finish, new_figure, shorten, styled
 
-__all__ = ["FAMILY_COLORS", "plot_comparison", "plot_differences", "plot_literature", "plot_protocol",
-           "plot_sampled_vs_full", "plot_splits"]
+__all__ = [
+    "FAMILY_COLORS",
+    "plot_comparison",
+    "plot_differences",
+    "plot_literature",
+    "plot_protocol",
+    "plot_sampled_vs_full",
+    "plot_splits",
+]
 
 FAMILY_COLORS = {
     "baseline": "#000000",
@@ -71,18 +78,24 @@ def plot_comparison(results: pd.DataFrame, *, k: int = 10, width: float = 9.5, h
         ax.set_xlabel(f"{name} (1 + 99 sampled negatives)")
         ax.set_title(name, loc="left")
     axes[0].set_yticks(y, list(order))
-    handles = [Patch(color=c, label=f) for f, c in FAMILY_COLORS.items()
-               if f in set(families.astype(str))]
+    handles = [Patch(color=c, label=f) for f, c in FAMILY_COLORS.items() if f in set(families.astype(str))]
     if handles:
-        axes[1].legend(handles=handles, frameon=False, fontsize=8, loc="lower right", title="interaction",
-                       title_fontsize=8)
+        axes[1].legend(
+            handles=handles, frameon=False, fontsize=8, loc="lower right", title="interaction", title_fontsize=8
+        )
     seeds = results["seed"].nunique()
     return finish(fig, f"Every model on the same split and negatives ({seeds} seed{'s' if seeds != 1 else ''})")
 
 
 @styled
-def plot_sampled_vs_full(table: pd.DataFrame, families: dict | None = None, *, metric_label: str = "HR@10",
-                         width: float = 8.0, height: float = 4.2):
+def plot_sampled_vs_full(
+    table: pd.DataFrame,
+    families: dict | None = None,
+    *,
+    metric_label: str = "HR@10",
+    width: float = 8.0,
+    height: float = 4.2,
+):
     """Lesson 06: ``table`` from :func:`~ncf_helpers.lessons.l06_comparison.experiments.sampled_vs_full` (index: model;
     ``sampled``, ``full``). A slope chart: each model's place (top = best; ties keep the table's order) with 99
     sampled negatives (left) and against every item (right), its value written beside it. Crossing lines are
@@ -99,12 +112,18 @@ def plot_sampled_vs_full(table: pd.DataFrame, families: dict | None = None, *, m
     for j, model in enumerate(models):
         color = _family_color(families.get(model, "")) if families else OKABE_ITO[j % len(OKABE_ITO)]
         moved = left[model] != right[model]
-        ax.plot([0, 1], [left[model] + 1, right[model] + 1], color=color, lw=2.4 if moved else 1.2,
-                marker="o", alpha=1.0 if moved else 0.6)
-        ax.text(-0.04, left[model] + 1, f"{model}  {table.loc[model, 'sampled']:.3f}", ha="right", va="center",
-                fontsize=9)
-        ax.text(1.04, right[model] + 1, f"{table.loc[model, 'full']:.3f}  {model}", ha="left", va="center",
-                fontsize=9)
+        ax.plot(
+            [0, 1],
+            [left[model] + 1, right[model] + 1],
+            color=color,
+            lw=2.4 if moved else 1.2,
+            marker="o",
+            alpha=1.0 if moved else 0.6,
+        )
+        ax.text(
+            -0.04, left[model] + 1, f"{model}  {table.loc[model, 'sampled']:.3f}", ha="right", va="center", fontsize=9
+        )
+        ax.text(1.04, right[model] + 1, f"{table.loc[model, 'full']:.3f}  {model}", ha="left", va="center", fontsize=9)
     n = len(models)
     ax.set_xlim(-0.8, 1.8)
     ax.set_ylim(n + 0.6, 0.4)
@@ -114,15 +133,22 @@ def plot_sampled_vs_full(table: pd.DataFrame, families: dict | None = None, *, m
     if families:
         present = {str(families.get(m, "")) for m in models}
         handles = [Patch(color=c, label=f) for f, c in FAMILY_COLORS.items() if f in present]
-        ax.legend(handles=handles, frameon=False, fontsize=8, loc="lower center", ncol=len(handles),
-                  bbox_to_anchor=(0.5, -0.22))
+        ax.legend(
+            handles=handles,
+            frameon=False,
+            fontsize=8,
+            loc="lower center",
+            ncol=len(handles),
+            bbox_to_anchor=(0.5, -0.22),
+        )
     ax.set_title("Place of each model (top = best) under two protocols", loc="left")
     return finish(fig)
 
 
 @styled
-def plot_literature(literature: pd.DataFrame, ours: pd.DataFrame | None = None, *, width: float = 8.0,
-                    height: float = 3.4):
+def plot_literature(
+    literature: pd.DataFrame, ours: pd.DataFrame | None = None, *, width: float = 8.0, height: float = 3.4
+):
     """Lesson 06: published HR@10 (``literature``: ``source, model, hr@10`` from
     :func:`~ncf_helpers.lessons.l06_comparison.experiments.literature_table`; rows without a number are skipped) beside
     ours (``ours``: ``model, hr@10`` and optional ``hr@10_std``), as horizontal dots with labels."""
@@ -154,8 +180,9 @@ def plot_literature(literature: pd.DataFrame, ours: pd.DataFrame | None = None, 
 
 
 @styled
-def plot_differences(differences: pd.DataFrame, *, metric_label: str = "HR@10", width: float = 8.0,
-                     height: float | None = None):
+def plot_differences(
+    differences: pd.DataFrame, *, metric_label: str = "HR@10", width: float = 8.0, height: float | None = None
+):
     """Lesson 06: one row per planned pair; ``differences`` has ``A, B, difference, low, high`` (and optionally
     ``split``), e.g. rows of :func:`~ncf_helpers.lessons.l06_comparison.experiments.seed_user_difference`. Each difference
     ``A - B`` is a dot with its interval as a line; intervals that exclude 0 are drawn solid black, the others
@@ -173,8 +200,13 @@ def plot_differences(differences: pd.DataFrame, *, metric_label: str = "HR@10", 
         color = "black" if clear else GREY
         ax.plot([r["low"], r["high"]], [yy, yy], color=color, lw=2.2 if clear else 1.6, solid_capstyle="butt")
         ax.scatter([r["difference"]], [yy], color=color, s=30, zorder=3)
-        ax.text(r["high"] + 0.004, yy + 0.12, f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
-                fontsize=8, color="black" if clear else "#555")
+        ax.text(
+            r["high"] + 0.004,
+            yy + 0.12,
+            f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]",
+            fontsize=8,
+            color="black" if clear else "#555",
+        )
         where = f" ({r['split']})" if "split" in differences.columns else ""
         labels.append(f"{r['A']} - {r['B']}{where}")
     ax.axvline(0.0, color=GREY, ls="--", lw=1)
@@ -188,8 +220,9 @@ def plot_differences(differences: pd.DataFrame, *, metric_label: str = "HR@10", 
 
 
 @styled
-def plot_splits(table: pd.DataFrame, families: dict | None = None, *, k: int = 10, width: float = 9.5,
-                height: float = 4.4):
+def plot_splits(
+    table: pd.DataFrame, families: dict | None = None, *, k: int = 10, width: float = 9.5, height: float = 4.4
+):
     """Lesson 06: ``table`` indexed by model with columns ``("loo", "sampled")``, ``("time", "sampled")``,
     ``("loo", "full")``, ``("time", "full")`` flattened as ``"<split> <protocol>"`` (e.g. ``"loo sampled"``):
     mean HR@k over seeds. Two panels (sampled, full ranking); in each, one row per model (order of
@@ -202,8 +235,10 @@ def plot_splits(table: pd.DataFrame, families: dict | None = None, *, k: int = 1
     models = list(table.index)[::-1]  # first row at the top
     fig, axes = new_figure(1, 2, width=width, height=height, sharey=True)
     y = np.arange(len(models))
-    for ax, protocol, label in ((axes[0], "sampled", f"HR@{k}, 1 + 99 sampled negatives"),
-                                (axes[1], "full", f"HR@{k}, all items")):
+    for ax, protocol, label in (
+        (axes[0], "sampled", f"HR@{k}, 1 + 99 sampled negatives"),
+        (axes[1], "full", f"HR@{k}, all items"),
+    ):
         for yy, m in zip(y, models):
             color = _family_color(families.get(m, "")) if families else OKABE_ITO[0]
             a, b = float(table.loc[m, f"loo {protocol}"]), float(table.loc[m, f"time {protocol}"])
@@ -217,8 +252,10 @@ def plot_splits(table: pd.DataFrame, families: dict | None = None, *, k: int = 1
         pad = 0.05 * (hi - lo + 1e-9)
         ax.set_xlim(max(0.0, lo - pad), min(1.0, hi + pad))
     axes[0].set_yticks(y, models)
-    handles = [_legend_dot(marker="o", facecolor="white", label="leave-last-one-out"),
-               _legend_dot(marker="o", facecolor="black", label="time split")]
+    handles = [
+        _legend_dot(marker="o", facecolor="white", label="leave-last-one-out"),
+        _legend_dot(marker="o", facecolor="black", label="time split"),
+    ]
     fig.legend(handles=handles, frameon=False, fontsize=8, loc="outside lower center", ncol=2)
     return finish(fig, "Each model under the per-user split (hollow) and the global time split (filled)")
 
@@ -235,8 +272,15 @@ _DASHES = ("-", "--", "-.", ":")
 
 
 @styled
-def plot_protocol(curve: pd.DataFrame, num_negatives, *, metric: str = "hr@10", k: int = 10,
-                  width: float = 9.5, height: float | None = None):
+def plot_protocol(
+    curve: pd.DataFrame,
+    num_negatives,
+    *,
+    metric: str = "hr@10",
+    k: int = 10,
+    width: float = 9.5,
+    height: float | None = None,
+):
     """Lesson 06: the same models scored against 1, 2, ... sampled negatives, up to every item.
 
     ``curve``: DataFrame ``model, num_negatives, candidates, <metric>`` with one row per model and setting
@@ -249,8 +293,10 @@ def plot_protocol(curve: pd.DataFrame, num_negatives, *, metric: str = "hr@10", 
     key = str(num_negatives)
     at = curve[curve["num_negatives"].astype(str) == key]
     if at.empty:
-        raise ValueError(f"The curve has no rows for num_negatives={num_negatives!r}; it has "
-                         f"{sorted(curve['num_negatives'].astype(str).unique())}.")
+        raise ValueError(
+            f"The curve has no rows for num_negatives={num_negatives!r}; it has "
+            f"{sorted(curve['num_negatives'].astype(str).unique())}."
+        )
     models = list(dict.fromkeys(curve["model"]))
     if height is None:
         height = max(3.6, 0.28 * len(models) + 1.6)
@@ -275,12 +321,22 @@ def plot_protocol(curve: pd.DataFrame, num_negatives, *, metric: str = "hr@10", 
 
     for j, m in enumerate(models):
         rows = curve[curve["model"] == m].sort_values("candidates")
-        ax_line.plot(rows["candidates"], rows[metric], marker=_MARKERS[j % len(_MARKERS)], ms=3.5,
-                     ls=_DASHES[(j // len(_MARKERS)) % len(_DASHES)] if j < len(_MARKERS) else _DASHES[1],
-                     color=colors[j], label=m, mec="black" if colors[j] == "#F0E442" else colors[j], mew=0.5, lw=1.3)
+        ax_line.plot(
+            rows["candidates"],
+            rows[metric],
+            marker=_MARKERS[j % len(_MARKERS)],
+            ms=3.5,
+            ls=_DASHES[(j // len(_MARKERS)) % len(_DASHES)] if j < len(_MARKERS) else _DASHES[1],
+            color=colors[j],
+            label=m,
+            mec="black" if colors[j] == "#F0E442" else colors[j],
+            mew=0.5,
+            lw=1.3,
+        )
     cands = np.sort(curve["candidates"].unique())
-    ax_line.plot(cands, [_random_metric(metric, c, k) or np.nan for c in cands], color=GREY, ls="--", lw=1,
-                 label="random")
+    ax_line.plot(
+        cands, [_random_metric(metric, c, k) or np.nan for c in cands], color=GREY, ls="--", lw=1, label="random"
+    )
     ax_line.axvline(candidates, color="black", lw=1, alpha=0.6)
     ax_line.set_xscale("log")
     ticks = [t for t in (2, 10, 100, 1000, 10000, 100000) if cands.min() <= t <= cands.max()]

@@ -49,8 +49,12 @@ __all__ = [
     "synthetic_catalogue",
 ]
 
-LOSS_LABELS = {"bce": "BCE, 4 sampled negatives (lesson 05)", "softmax": "in-batch softmax",
-               "softmax_logq": "in-batch softmax + logQ + hit removal", "mixed": "mixed: in-batch + uniform"}
+LOSS_LABELS = {
+    "bce": "BCE, 4 sampled negatives (lesson 05)",
+    "softmax": "in-batch softmax",
+    "softmax_logq": "in-batch softmax + logQ + hit removal",
+    "mixed": "mixed: in-batch + uniform",
+}
 
 
 # ---------------------------------------------------------------------------------------------- metrics
@@ -79,8 +83,15 @@ def sampled_hr(model, split, k: int = 10) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- section 1
-def loss_comparison(split, losses=("bce", "softmax", "softmax_logq", "mixed"), seeds=(0,), *, verbose: bool = True,
-                    keep_models: bool = False, **fit_options):
+def loss_comparison(
+    split,
+    losses=("bce", "softmax", "softmax_logq", "mixed"),
+    seeds=(0,),
+    *,
+    verbose: bool = True,
+    keep_models: bool = False,
+    **fit_options,
+):
     """Train every loss for every seed on the same split and towers. Lesson 07, section 1.
 
     Returns a DataFrame with one row per ``(loss, seed)``: ``recall@10, recall@50, recall@100, ndcg@10`` (full
@@ -93,14 +104,22 @@ def loss_comparison(split, losses=("bce", "softmax", "softmax_logq", "mixed"), s
     for loss in losses:
         for seed in seeds:
             model = fit_retrieval(split, loss, seed=int(seed), **fit_options)
-            row = {"loss": loss, "seed": int(seed), **full_metrics(model, split),
-                   "sampled hr@10": sampled_hr(model, split), "train s": model.train_seconds}
+            row = {
+                "loss": loss,
+                "seed": int(seed),
+                **full_metrics(model, split),
+                "sampled hr@10": sampled_hr(model, split),
+                "train s": model.train_seconds,
+            }
             rows.append(row)
             if keep_models and loss not in models:
                 models[loss] = model
             if verbose:
-                print(f"{loss:<13} seed {seed}: Recall@100 {row['recall@100']:.3f}, sampled HR@10 "
-                      f"{row['sampled hr@10']:.3f}, {row['train s']:.1f} s", flush=True)
+                print(
+                    f"{loss:<13} seed {seed}: Recall@100 {row['recall@100']:.3f}, sampled HR@10 "
+                    f"{row['sampled hr@10']:.3f}, {row['train s']:.1f} s",
+                    flush=True,
+                )
     table = pd.DataFrame(rows)
     return (table, models) if keep_models else table
 
@@ -139,11 +158,20 @@ def popularity_profile(models: dict, split, bins: int = 10, k: int = 100) -> pd.
         s[known] = -np.inf
         top = np.argpartition(-s, k - 1, axis=1)[:, :k]
         share = np.bincount(bin_of[top.ravel()], minlength=bins) / top.size
-        mean_score = np.bincount(bin_of, weights=centred.mean(axis=0), minlength=bins) / np.bincount(bin_of, minlength=bins)
+        mean_score = np.bincount(bin_of, weights=centred.mean(axis=0), minlength=bins) / np.bincount(
+            bin_of, minlength=bins
+        )
         for b in range(bins):
-            rows.append({"model": name, "bin": b, "median popularity": float(np.median(counts[bin_of == b])),
-                         "mean score": float(mean_score[b]), f"share of top-{k}": float(share[b]),
-                         "share of test items": float(test_share[b])})
+            rows.append(
+                {
+                    "model": name,
+                    "bin": b,
+                    "median popularity": float(np.median(counts[bin_of == b])),
+                    "mean score": float(mean_score[b]),
+                    f"share of top-{k}": float(share[b]),
+                    "share of test items": float(test_share[b]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -173,8 +201,14 @@ def request_context(timestamps, years=(1996, 2018)) -> np.ndarray:
     return out
 
 
-RANKER_FEATURES = ("retrieval score", "log popularity", "log film age at request", "not yet released",
-                   "weekend x log popularity", "evening x log popularity")
+RANKER_FEATURES = (
+    "retrieval score",
+    "log popularity",
+    "log film age at request",
+    "not yet released",
+    "weekend x log popularity",
+    "evening x log popularity",
+)
 """Features of section 2's ranking stage: two without context, then the request context crossed with the
 candidate film (a request-only feature is the same for every candidate and cannot change a ranking)."""
 
@@ -213,8 +247,16 @@ def _list_metrics(ranked, targets, k: int = 10) -> dict:
     return {f"recall@{k}": float(hit.mean()), f"ndcg@{k}": float(np.where(hit, 1.0 / np.log2(pos + 2.0), 0.0).mean())}
 
 
-def context_comparison(dataset, split, *, seed: int = 0, candidates: int = 100, repeats: int = 50,
-                       models: dict | None = None, **fit_options):
+def context_comparison(
+    dataset,
+    split,
+    *,
+    seed: int = 0,
+    candidates: int = 100,
+    repeats: int = 50,
+    models: dict | None = None,
+    **fit_options,
+):
     """Where the request context goes: nowhere, into the query tower, or into a ranking stage. Lesson 07, section 2.
 
     ``split`` needs validation rows (``leave_last_one_out(..., validation=True)``): the ranking stage (a
@@ -227,15 +269,17 @@ def context_comparison(dataset, split, *, seed: int = 0, candidates: int = 100, 
 
     Returns ``(table, extra)``; ``extra`` holds the models, the fitted rankers and the ranker coefficients.
     """
-    from ncf_helpers.models.retrieval import fit_retrieval
     from ncf_helpers.lessons.l05_two_tower.experiments import ContextRanker, release_years
+    from ncf_helpers.models.retrieval import fit_retrieval
 
     if split.valid is None or len(split.valid) == 0:
         raise ValueError("context_comparison needs validation rows: leave_last_one_out(ds, validation=True).")
     models = dict(models or {})
     train = split.train
-    years = (int(pd.to_datetime(train["timestamp"].min(), unit="s").year),
-             int(pd.to_datetime(train["timestamp"].max(), unit="s").year))
+    years = (
+        int(pd.to_datetime(train["timestamp"].min(), unit="s").year),
+        int(pd.to_datetime(train["timestamp"].max(), unit="s").year),
+    )
     if "none" not in models:
         models["none"] = fit_retrieval(split, "softmax_logq", seed=seed, **fit_options)
     ctx_train = request_context(train["timestamp"].to_numpy(), years)
@@ -256,8 +300,10 @@ def context_comparison(dataset, split, *, seed: int = 0, candidates: int = 100, 
     vt, vtop, Xv = ranker_data(split.valid)
     yv = (vtop == vt[:, None]).astype(float)
     keep = yv.sum(axis=1) > 0  # validation requests whose film was retrieved: the only ones with a label 1
-    rankers = {"ranker without context": ContextRanker([0, 1], names=RANKER_FEATURES).fit(Xv[keep], yv[keep]),
-               "ranker with context": ContextRanker(None, names=RANKER_FEATURES).fit(Xv[keep], yv[keep])}
+    rankers = {
+        "ranker without context": ContextRanker([0, 1], names=RANKER_FEATURES).fit(Xv[keep], yv[keep]),
+        "ranker with context": ContextRanker(None, names=RANKER_FEATURES).fit(Xv[keep], yv[keep]),
+    }
     tt_, ttop, Xt = ranker_data(split.test)
 
     rows = []
@@ -265,12 +311,22 @@ def context_comparison(dataset, split, *, seed: int = 0, candidates: int = 100, 
     recall100 = float((ttop == tt_[:, None]).any(axis=1).mean())
     q_users, q_targets, q_top, _ = _candidates(with_ctx, split, split.test, candidates)
     rows.append({"placement": "no context (retrieval only)", **base, "recall@100": recall100})
-    rows.append({"placement": "context in the query tower", **_list_metrics(q_top, q_targets),
-                 "recall@100": float((q_top == q_targets[:, None]).any(axis=1).mean())})
+    rows.append(
+        {
+            "placement": "context in the query tower",
+            **_list_metrics(q_top, q_targets),
+            "recall@100": float((q_top == q_targets[:, None]).any(axis=1).mean()),
+        }
+    )
     for name, ranker in rankers.items():
         order = np.argsort(-ranker.score(Xt), axis=1, kind="stable")
-        rows.append({"placement": f"{name} over top-{candidates}", **_list_metrics(np.take_along_axis(ttop, order, axis=1), tt_),
-                     "recall@100": recall100})
+        rows.append(
+            {
+                "placement": f"{name} over top-{candidates}",
+                **_list_metrics(np.take_along_axis(ttop, order, axis=1), tt_),
+                "recall@100": recall100,
+            }
+        )
     table = pd.DataFrame(rows).set_index("placement")
 
     # per-request cost: one user per request, as a service sees it
@@ -298,21 +354,24 @@ def context_comparison(dataset, split, *, seed: int = 0, candidates: int = 100, 
 
     def query_tower(r):
         j = r % len(users)
-        vec = encode(tf.constant([int(users[j])], tf.int32), tf.constant(ctx_rows[j:j + 1])).numpy()[0]
+        vec = encode(tf.constant([int(users[j])], tf.int32), tf.constant(ctx_rows[j : j + 1])).numpy()[0]
         return top_n(vec)
 
     def ranked(r):
         j = r % len(users)
         t, s = top_n(cached[users[j]])
-        X = _ranker_features(s[None, :], t[None, :], ts[j:j + 1], rel_years, pop)
+        X = _ranker_features(s[None, :], t[None, :], ts[j : j + 1], rel_years, pop)
         return t[np.argsort(-ranker.score(X)[0])][:10]
 
     from ncf_helpers.lessons.l05_two_tower.experiments import _race
 
     times = _race({"none": none, "query": query_tower, "ranker": ranked}, int(repeats))
-    cost = {"no context (retrieval only)": ("none", 0), "context in the query tower": ("query", 1),
-            f"ranker without context over top-{candidates}": ("ranker", 0),
-            f"ranker with context over top-{candidates}": ("ranker", 0)}
+    cost = {
+        "no context (retrieval only)": ("none", 0),
+        "context in the query tower": ("query", 1),
+        f"ranker without context over top-{candidates}": ("ranker", 0),
+        f"ranker with context over top-{candidates}": ("ranker", 0),
+    }
     table["network calls / request"] = [cost[p][1] for p in table.index]
     table["best ms / request"] = [float(times[cost[p][0]].min()) for p in table.index]
     table["median ms / request"] = [float(np.median(times[cost[p][0]])) for p in table.index]
@@ -384,7 +443,9 @@ def content_features(dataset, *, before: float | None = None, min_count: int = 3
         if before is not None:
             t = t[t["timestamp"] < before]
         t = t[t["movieId"].isin(dataset.item_ids)]
-        t = t.assign(tag=t["tag"].astype(str).str.lower().str.strip(), item_idx=np.searchsorted(dataset.item_ids, t["movieId"]))
+        t = t.assign(
+            tag=t["tag"].astype(str).str.lower().str.strip(), item_idx=np.searchsorted(dataset.item_ids, t["movieId"])
+        )
         t = t.drop_duplicates(["item_idx", "tag"])
         per_tag = t["tag"].value_counts()
         keep = sorted(per_tag.index[per_tag >= min_count])
@@ -398,13 +459,18 @@ def content_features(dataset, *, before: float | None = None, min_count: int = 3
         return np.where(s > 0, block / np.maximum(s, 1.0), 0.0).astype(np.float32)
 
     feats = np.concatenate([norm(genres), norm(title), norm(tag_block)], axis=1)
-    info = {"genres": genres.shape[1], "title words": title.shape[1], "tags": tag_block.shape[1],
-            "films with tags": int((tag_block.sum(axis=1) > 0).sum())}
+    info = {
+        "genres": genres.shape[1],
+        "title words": title.shape[1],
+        "tags": tag_block.shape[1],
+        "films with tags": int((tag_block.sum(axis=1) > 0).sum()),
+    }
     return feats, info
 
 
-def fresh_item_recall(dataset, split, *, quantile: float = 0.9, ks=(10, 50), seed: int = 0, features=None,
-                      **fit_options):
+def fresh_item_recall(
+    dataset, split, *, quantile: float = 0.9, ks=(10, 50), seed: int = 0, features=None, **fit_options
+):
     """ID-only vs content-only item towers on films that arrived after a cut-off. Lesson 07, section 3.
 
     The fresh films (:func:`fresh_items`) are removed from training; both towers are trained on the rest
@@ -432,8 +498,9 @@ def fresh_item_recall(dataset, split, *, quantile: float = 0.9, ks=(10, 50), see
         info = {}
     models = {
         "ID-only tower": fit_retrieval(split, "softmax_logq", seed=seed, train=train, **fit_options),
-        "content-only tower": fit_retrieval(split, "softmax_logq", seed=seed, train=train, item_features=features,
-                                            item_id=False, **fit_options),
+        "content-only tower": fit_retrieval(
+            split, "softmax_logq", seed=seed, train=train, item_features=features, item_id=False, **fit_options
+        ),
     }
     users = np.unique(pos["user_idx"].to_numpy(np.int64))
     col = {int(i): j for j, i in enumerate(fresh)}
@@ -449,14 +516,22 @@ def fresh_item_recall(dataset, split, *, quantile: float = 0.9, ks=(10, 50), see
         vec = model.item_vectors()
         norms = np.linalg.norm(vec, axis=1)
         trained = np.bincount(train["item_idx"].to_numpy(np.int64), minlength=split.num_items) > 0
-        rows[name] = {**{f"recall@{k}": float((hits[:, :k].sum(axis=1) / n_rel).mean()) for k in ks},
-                      "mean norm, fresh films": float(norms[fresh].mean()),
-                      "mean norm, trained films": float(norms[trained].mean())}
+        rows[name] = {
+            **{f"recall@{k}": float((hits[:, :k].sum(axis=1) / n_rel).mean()) for k in ks},
+            "mean norm, fresh films": float(norms[fresh].mean()),
+            "mean norm, trained films": float(norms[trained].mean()),
+        }
     rows["random order"] = {**{f"recall@{k}": float(np.mean(np.minimum(k, len(fresh)) / len(fresh))) for k in ks}}
     table = pd.DataFrame(rows).T
     table.index.name = "item tower"
-    extra = {"models": models, "fresh": fresh, "cutoff": cutoff, "users": int(len(users)),
-             "positives": int(n_rel.sum()), "info": info}
+    extra = {
+        "models": models,
+        "fresh": fresh,
+        "cutoff": cutoff,
+        "users": int(len(users)),
+        "positives": int(n_rel.sum()),
+        "info": info,
+    }
     return table, extra
 
 
@@ -477,7 +552,7 @@ def _search_ms(index, queries, k: int, repeats: int) -> np.ndarray:
     index.search(queries[:1], k)
     out = np.empty(repeats)
     for r in range(repeats):
-        q = queries[r % len(queries): r % len(queries) + 1]
+        q = queries[r % len(queries) : r % len(queries) + 1]
         t0 = time.perf_counter()
         index.search(q, k)
         out[r] = (time.perf_counter() - t0) * 1000.0
@@ -498,8 +573,17 @@ DEFAULT_SETTINGS = (
 """``(backend, build options, search options)`` rows of :func:`index_table`; same-build rows share one index."""
 
 
-def index_table(items, queries, settings=DEFAULT_SETTINGS, *, k: int = 10, repeats: int = 100,
-                threads: int = 1, build_threads: int = 1, seed: int = 0) -> pd.DataFrame:
+def index_table(
+    items,
+    queries,
+    settings=DEFAULT_SETTINGS,
+    *,
+    k: int = 10,
+    repeats: int = 100,
+    threads: int = 1,
+    build_threads: int = 1,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Recall@``k`` of each index setting against the exact top-``k`` of ``queries [n, d]`` over ``items``,
     with per-query latency (one query per call, searched with ``threads`` faiss threads; builds with
     ``build_threads``: on the loaded 2-core machine this was written on, IVF-PQ over 9,742 vectors built in 8.9 s
@@ -528,17 +612,33 @@ def index_table(items, queries, settings=DEFAULT_SETTINGS, *, k: int = 10, repea
         if backend in ("faiss-ivf", "faiss-ivfpq"):
             label = f"nlist={index.nlist}, " + label
         faiss.omp_set_num_threads(build_threads)
-        rows.append({"num_items": len(items), "backend": backend, "setting": label or "brute force",
-                     f"recall@{k} vs exact": float(recall), "best ms/query": float(ms.min()),
-                     "median ms/query": float(np.median(ms)), "build s": float(index.build_seconds),
-                     "bytes/item": float(index.bytes_per_item)})
+        rows.append(
+            {
+                "num_items": len(items),
+                "backend": backend,
+                "setting": label or "brute force",
+                f"recall@{k} vs exact": float(recall),
+                "best ms/query": float(ms.min()),
+                "median ms/query": float(np.median(ms)),
+                "build s": float(index.build_seconds),
+                "bytes/item": float(index.bytes_per_item),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------- section 5
-def scale_on_paper(*, num_users: float = 1e8, num_items: float = 1e7, embedding_dim: int = 32,
-                   hash_buckets: float = 1e6, pq_bytes: int = 8, exact_ms_per_million: float | None = None,
-                   ann_ms: float | None = None, cached_query_ms: float | None = None) -> pd.DataFrame:
+def scale_on_paper(
+    *,
+    num_users: float = 1e8,
+    num_items: float = 1e7,
+    embedding_dim: int = 32,
+    hash_buckets: float = 1e6,
+    pq_bytes: int = 8,
+    exact_ms_per_million: float | None = None,
+    ann_ms: float | None = None,
+    cached_query_ms: float | None = None,
+) -> pd.DataFrame:
     """What 10^8 users and 10^7 items cost, from the course's own sizes (float32, ``embedding_dim`` wide).
 
     Rows: the user and item embedding tables (plain, and with the hashing trick into ``hash_buckets`` rows),
@@ -554,16 +654,28 @@ def scale_on_paper(*, num_users: float = 1e8, num_items: float = 1e7, embedding_
         ("user table", num_users * d * 4 / gb, "GB", f"{num_users:.0e} users x {d} floats x 4 bytes"),
         ("user table, hashed", hash_buckets * d * 4 / gb, "GB", f"{hash_buckets:.0e} shared rows (collisions)"),
         ("item table", num_items * d * 4 / gb, "GB", f"{num_items:.0e} items x {d} x 4 bytes"),
-        ("training: tables + Adam (x3)", 3 * (num_users + num_items) * d * 4 / gb, "GB",
-         "weights + two moment estimates"),
+        (
+            "training: tables + Adam (x3)",
+            3 * (num_users + num_items) * d * 4 / gb,
+            "GB",
+            "weights + two moment estimates",
+        ),
         ("index, flat float32", num_items * d * 4 / gb, "GB", "exact brute force keeps every vector"),
         ("index, IVF-PQ", num_items * (pq_bytes + 8) / gb, "GB", f"{pq_bytes}-byte codes + 8-byte ids"),
     ]
     if exact_ms_per_million is not None:
-        rows.append(("exact search / request", exact_ms_per_million * num_items / 1e6, "ms",
-                     "measured ms per 10^6 items, times 10 (linear in items)"))
+        rows.append(
+            (
+                "exact search / request",
+                exact_ms_per_million * num_items / 1e6,
+                "ms",
+                "measured ms per 10^6 items, times 10 (linear in items)",
+            )
+        )
     if ann_ms is not None:
-        rows.append(("ANN search / request", ann_ms, "ms", "measured at 10^6 items (fastest setting with recall@10 >= 0.9)"))
+        rows.append(
+            ("ANN search / request", ann_ms, "ms", "measured at 10^6 items (fastest setting with recall@10 >= 0.9)")
+        )
     if cached_query_ms is not None:
         rows.append(("query vector / request", cached_query_ms, "ms", "one query-tower call (section 2)"))
     return pd.DataFrame(rows, columns=["quantity", "value", "unit", "how"])
@@ -589,9 +701,9 @@ def save_recorded(tables: dict, split, dataset: str, *, info: dict | None = None
     fingerprint and the training settings; atomically (temp file, then rename). Tables of an existing file for
     the same split and settings that are not in ``tables`` are kept (``benchmarks/retrieval.py --only index``
     adds the index table to the training tables). ``info`` is merged the same way."""
-    from ncf_helpers.lessons.l06_comparison.experiments import split_fingerprint
-
     import fcntl
+
+    from ncf_helpers.lessons.l06_comparison.experiments import split_fingerprint
 
     target = _recorded_path(dataset, path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -601,8 +713,14 @@ def save_recorded(tables: dict, split, dataset: str, *, info: dict | None = None
 
 
 def _merge_and_write(target: Path, tables: dict, fingerprint: str, dataset: str, info) -> Path:
-    doc = {"format": _FORMAT, "dataset": str(dataset), "fingerprint": fingerprint,
-           "settings": _settings(), "info": {}, "tables": {}}
+    doc = {
+        "format": _FORMAT,
+        "dataset": str(dataset),
+        "fingerprint": fingerprint,
+        "settings": _settings(),
+        "info": {},
+        "tables": {},
+    }
     if target.is_file():
         try:
             old = json.loads(target.read_text())
@@ -611,8 +729,16 @@ def _merge_and_write(target: Path, tables: dict, fingerprint: str, dataset: str,
         if all(old.get(key) == doc[key] for key in ("format", "dataset", "fingerprint", "settings")):
             doc["tables"], doc["info"] = dict(old.get("tables", {})), dict(old.get("info", {}))
     doc["info"].update(info or {})
-    doc["tables"].update({name: json.loads(t.reset_index(drop=t.index.name is None and isinstance(t.index, pd.RangeIndex))
-                                           .to_json(orient="records")) for name, t in tables.items()})
+    doc["tables"].update(
+        {
+            name: json.loads(
+                t.reset_index(drop=t.index.name is None and isinstance(t.index, pd.RangeIndex)).to_json(
+                    orient="records"
+                )
+            )
+            for name, t in tables.items()
+        }
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

@@ -13,12 +13,20 @@ from ncf_helpers.ui.plots import GREY, OKABE_ITO, finish, new_figure, styled
 
 __all__ = ["LOSS_COLORS", "plot_context", "plot_fresh", "plot_index", "plot_losses", "plot_popularity", "plot_scale"]
 
-LOSS_COLORS = {"bce": OKABE_ITO[0] if OKABE_ITO[0] != "#000000" else GREY, "softmax": OKABE_ITO[1],
-               "softmax_logq": OKABE_ITO[2], "mixed": OKABE_ITO[3]}
+LOSS_COLORS = {
+    "bce": OKABE_ITO[0] if OKABE_ITO[0] != "#000000" else GREY,
+    "softmax": OKABE_ITO[1],
+    "softmax_logq": OKABE_ITO[2],
+    "mixed": OKABE_ITO[3],
+}
 """One colour per loss, shared by the lesson's figures."""
 
-_LABELS = {"bce": "BCE + 4 sampled negatives", "softmax": "in-batch softmax",
-           "softmax_logq": "softmax + logQ + hit removal", "mixed": "mixed negatives"}
+_LABELS = {
+    "bce": "BCE + 4 sampled negatives",
+    "softmax": "in-batch softmax",
+    "softmax_logq": "softmax + logQ + hit removal",
+    "mixed": "mixed negatives",
+}
 
 
 def _label(loss: str) -> str:
@@ -44,15 +52,21 @@ def plot_losses(table: pd.DataFrame, *, width: float = 9.5, height: float = 3.8)
         for p, col in zip(pos, metrics):
             ax.scatter(np.full(len(rows), p), rows[col], s=7, color="white", edgecolor="black", lw=0.5, zorder=3)
         hr = rows["sampled hr@10"]
-        ax2.bar(j, hr.mean(), 0.7, color=LOSS_COLORS.get(loss, GREY), yerr=hr.std(ddof=1) if len(hr) > 1 else 0,
-                capsize=2)
+        ax2.bar(
+            j, hr.mean(), 0.7, color=LOSS_COLORS.get(loss, GREY), yerr=hr.std(ddof=1) if len(hr) > 1 else 0, capsize=2
+        )
         ax2.scatter(np.full(len(hr), j), hr, s=7, color="white", edgecolor="black", lw=0.5, zorder=3)
     ax.set_xticks(x, ["Recall@10", "Recall@50", "Recall@100"])
     ax.set_ylabel("share of test users (whole catalogue)")
-    ax.set_title("Full catalogue: the test film among all 9,742" if table.get("num_items") is None else "Full catalogue")
+    ax.set_title(
+        "Full catalogue: the test film among all 9,742" if table.get("num_items") is None else "Full catalogue"
+    )
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    ax2.set_xticks(range(len(losses)), [_label(l).split(" ")[0] if l != "softmax_logq" else "logQ" for l in losses],
-                   fontsize=8)
+    ax2.set_xticks(
+        range(len(losses)),
+        [_label(loss).split(" ")[0] if loss != "softmax_logq" else "logQ" for loss in losses],
+        fontsize=8,
+    )
     ax2.axhline(0.1, color=GREY, ls="--", lw=1)
     ax2.text(len(losses) - 0.5, 0.105, "random", color=GREY, fontsize=8, ha="right", va="bottom")
     ax2.set_ylim(0, 1)
@@ -75,11 +89,23 @@ def plot_popularity(profile: pd.DataFrame, *, k: int = 100, width: float = 9.5, 
         rows = profile[profile["model"] == name].set_index("bin").reindex(bins)
         color = LOSS_COLORS.get(name, OKABE_ITO[(j + 4) % len(OKABE_ITO)])
         a.plot(bins, rows["mean score"], marker="o", ms=3, color=color, label=_label(name))
-        b.bar(np.array(bins) + (j - len(models) / 2) * w, rows[f"share of top-{k}"], w * 0.95, color=color,
-              label=_label(name))
+        b.bar(
+            np.array(bins) + (j - len(models) / 2) * w,
+            rows[f"share of top-{k}"],
+            w * 0.95,
+            color=color,
+            label=_label(name),
+        )
     test = profile[profile["model"] == models[0]].set_index("bin").reindex(bins)["share of test items"]
-    b.bar(np.array(bins) + (len(models) / 2) * w, test, w * 0.95, color="white", edgecolor="black", lw=0.8,
-          label="held-out test films")
+    b.bar(
+        np.array(bins) + (len(models) / 2) * w,
+        test,
+        w * 0.95,
+        color="white",
+        edgecolor="black",
+        lw=0.8,
+        label="held-out test films",
+    )
     a.axhline(0, color=GREY, lw=0.8)
     for ax in (a, b):
         ax.set_xticks(bins, labels, fontsize=8)
@@ -149,8 +175,12 @@ def plot_index(index: pd.DataFrame, *, k: int = 10, width: float = 9.5, height: 
     :func:`~ncf_helpers.lessons.l07_retrieval.experiments.index_table` (``num_items`` may hold several sizes)."""
     sizes = sorted(index["num_items"].unique())
     fig, axes = new_figure(1, len(sizes), width=width, height=height, sharey=True, squeeze=False)
-    colors = {"faiss-ivf": OKABE_ITO[1], "faiss-ivfpq": OKABE_ITO[6 % len(OKABE_ITO)], "faiss-hnsw": OKABE_ITO[2],
-              "faiss-flat": GREY}
+    colors = {
+        "faiss-ivf": OKABE_ITO[1],
+        "faiss-ivfpq": OKABE_ITO[6 % len(OKABE_ITO)],
+        "faiss-hnsw": OKABE_ITO[2],
+        "faiss-flat": GREY,
+    }
     col = f"recall@{k} vs exact"
     for ax, n in zip(axes[0], sizes):
         rows = index[index["num_items"] == n]
@@ -158,8 +188,14 @@ def plot_index(index: pd.DataFrame, *, k: int = 10, width: float = 9.5, height: 
             if backend == "exact":
                 ax.scatter(g["best ms/query"], g[col], marker="s", color="black", s=30, label="exact", zorder=3)
                 continue
-            ax.plot(g["best ms/query"], g[col], marker="o", ms=4, color=colors.get(backend, GREY),
-                    label=backend.replace("faiss-", ""))
+            ax.plot(
+                g["best ms/query"],
+                g[col],
+                marker="o",
+                ms=4,
+                color=colors.get(backend, GREY),
+                label=backend.replace("faiss-", ""),
+            )
             for _, r in g.iterrows():
                 tag = r["setting"].split(", ")[-1].replace("nprobe=", "p").replace("ef_search=", "ef")
                 ax.annotate(tag, (r["best ms/query"], r[col]), fontsize=7, xytext=(3, -8), textcoords="offset points")
