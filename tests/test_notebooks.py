@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import nbformat
@@ -60,6 +61,42 @@ def test_lesson_shape(path):
     checks = sum(1 for s in code if re.search(r"\bcheck_\w+\(", s))
     assert solutions >= 3, f"{path.name} has {solutions} graded exercises; each lesson needs at least three."
     assert checks >= solutions, f"{path.name}: {solutions} solutions but only {checks} check cells."
+
+
+def _figure_only(source: str) -> bool:
+    """True for a cell whose statements are only figure calls (``plots.*`` / ``plot_*``) and ``lesson.record``."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    calls = [ast.unparse(n.value.func) for n in body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+    if not body or len(calls) != len(body):
+        return False
+    figures = [f for f in calls if f.startswith(("plots.", "plot_"))]
+    return bool(figures) and all(f in figures or f == "lesson.record" for f in calls)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=IDS)
+def test_plumbing_cells_are_labelled_extra_code(path):
+    """handson-ml3's convention, explained in lesson 00: a cell that only draws a figure starts with
+    ``# extra code``; a graded cell (solution or check) never does."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        labelled = cell.source.startswith("# extra code")
+        if cell.metadata.get("nbgrader"):
+            assert not labelled, f"{path.name} cell {i}: a graded cell is not plumbing; remove '# extra code'."
+        elif _figure_only(cell.source):
+            assert labelled, (
+                f"{path.name} cell {i} only draws a figure: start it with "
+                "'# extra code – draws the figure ...' (lesson 00, section 3)."
+            )
+
+
+def test_lesson_00_explains_extra_code():
+    nb = nbformat.read(LESSONS[0], as_version=4)
+    assert any("`# extra code`" in c.source for c in nb.cells if c.cell_type == "markdown")
 
 
 @pytest.mark.slow
