@@ -24,7 +24,8 @@ from _common import load_benchmark_data, machine, markdown_table, write_result
 
 from ncf_helpers.data import leave_last_one_out, random_split  # noqa: E402
 from ncf_helpers.evaluate import evaluate  # noqa: E402
-from ncf_helpers.models import DEFAULTS, LABEL_DEFAULTS, PRETRAINED_NEUMF, fit_model  # noqa: E402
+from ncf_helpers.models import DEFAULTS, LABEL_DEFAULTS, fit_model  # noqa: E402
+from ncf_helpers.models.builders import PRETRAINED_NEUMF  # noqa: E402
 
 SEED = 0
 

@@ -22,13 +22,11 @@ from ncf_helpers.models import (  # noqa: E402
     build_model,
     epoch_rows,
     fit_model,
-    item_vectors,
     load_model,
     serving_cost,
     train,
-    user_genre_profile,
-    user_vectors,
 )
+from ncf_helpers.models.builders import item_vectors, user_genre_profile, user_vectors  # noqa: E402
 
 FAST = dict(epochs=1, batch_size=1024, learning_rate=1e-2, verbose=0)
 

@@ -23,56 +23,25 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .adapter import KerasRecommender, fit_model  # noqa: E402
-from .builders import (  # noqa: E402
-    BUILD_OPTIONS,
-    DEFAULTS,
-    LABEL_DEFAULTS,
-    OUTPUTS,
-    PRETRAINED_NEUMF,
-    VALID_INTERACTIONS,
-    ColdStartGate,
-    build_model,
-    interaction_of,
-    item_vectors,
-    load_pretrained,
-    output_of,
-    set_known_items,
-    table_sizes,
-    user_genre_profile,
-    user_vectors,
-)
-from .serving import BACKENDS, TwoTowerIndex, VectorIndex, serving_cost  # noqa: E402
-from .training import TRAIN_OPTIONS, EvalCallback, TrainHistory, epoch_rows, train  # noqa: E402
+from .builders import DEFAULTS, LABEL_DEFAULTS, VALID_INTERACTIONS, build_model  # noqa: E402
+from .serving import TwoTowerIndex, VectorIndex, serving_cost  # noqa: E402
+from .training import epoch_rows, train  # noqa: E402
 
+# What lessons and learners call. Everything else (the builders' helpers such as item_vectors or output_of,
+# BACKENDS, TrainHistory, ...) is imported from its submodule: builders, training, adapter, scoring, serving.
 __all__ = [
-    "BACKENDS",
-    "BUILD_OPTIONS",
-    "ColdStartGate",
     "DEFAULTS",
-    "EvalCallback",
     "KerasRecommender",
     "LABEL_DEFAULTS",
-    "OUTPUTS",
-    "PRETRAINED_NEUMF",
-    "TRAIN_OPTIONS",
-    "TrainHistory",
     "TwoTowerIndex",
     "VALID_INTERACTIONS",
     "VectorIndex",
     "build_model",
     "epoch_rows",
     "fit_model",
-    "interaction_of",
-    "item_vectors",
     "load_model",
-    "load_pretrained",
-    "output_of",
     "serving_cost",
-    "set_known_items",
-    "table_sizes",
     "train",
-    "user_genre_profile",
-    "user_vectors",
 ]
 
 

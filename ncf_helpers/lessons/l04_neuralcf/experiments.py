@@ -39,7 +39,8 @@ from keras import layers, ops  # noqa: E402
 
 from ncf_helpers.classic.base import Recommender  # noqa: E402
 from ncf_helpers.data.checks import check_k  # noqa: E402
-from ncf_helpers.models import epoch_rows, interaction_of, output_of  # noqa: E402
+from ncf_helpers.models import epoch_rows  # noqa: E402
+from ncf_helpers.models.builders import interaction_of, output_of  # noqa: E402
 from ncf_helpers.similarity import nearest_by_cosine  # noqa: E402
 
 __all__ = [

@@ -338,7 +338,7 @@ def serving_vectors(rec) -> tuple[np.ndarray, np.ndarray, str]:
     * ``"mlp"``: ``p_u . q_i``, the only vectors the model has; the network does something else with them;
     * ``"neumf"``: the GMF branch, folded as for GMF; the MLP branch's part of the score is left out.
     """
-    from ncf_helpers.models import item_vectors, output_of, user_vectors
+    from ncf_helpers.models.builders import item_vectors, output_of, user_vectors
 
     model, it = rec.model, rec.interaction
     names = {layer.name for layer in model.layers}
@@ -375,7 +375,7 @@ def serving_vectors(rec) -> tuple[np.ndarray, np.ndarray, str]:
 
 def _pairs(rec, split, num_pairs: int, seed: int) -> tuple[pd.DataFrame, float, str]:
     """A sample of (user, item) pairs, half training positives, half uniform: their vector dot and logit."""
-    from ncf_helpers.models import output_of
+    from ncf_helpers.models.builders import output_of
 
     rng = np.random.default_rng(seed + 1)
     train = split.train[split.train["label"] == 1] if "label" in split.train.columns else split.train

@@ -157,7 +157,7 @@ def catalogue_scaling(
 
 # ---------------------------------------------------------------------------------------------- sigmoid Dense
 def _dense_weights(model) -> tuple[float, float]:
-    from ncf_helpers.models import output_of
+    from ncf_helpers.models.builders import output_of
 
     keras_model = _keras_model(model)
     if getattr(keras_model, "name", None) != "two_tower":
@@ -175,7 +175,7 @@ def score_pairs(model, split, n: int = 2000, seed: int = 0) -> pd.DataFrame:
     item). For ``output="sigmoid_dense"`` ``score = sigmoid(w * dot + b)``, a probability in ``[0, 1]``; for
     ``"logit"`` it equals ``dot``.
     """
-    from ncf_helpers.models import item_vectors, user_vectors
+    from ncf_helpers.models.builders import item_vectors, user_vectors
 
     _, users, cand = _sampled_rows(split)
     rng = np.random.default_rng(seed)
@@ -261,7 +261,7 @@ def index_vs_model(model, split, k: int = 10) -> pd.DataFrame:
     bias; 1 and 0 for a logit model). With ``w > 0`` all three agree; with ``w < 0`` the raw index is reversed.
     Lesson 05.
     """
-    from ncf_helpers.models import item_vectors, user_vectors
+    from ncf_helpers.models.builders import item_vectors, user_vectors
 
     w, b = _dense_weights(model)
     _, users, cand = _sampled_rows(split)
@@ -299,11 +299,11 @@ def cold_start_neighbours(
     ``model``: a two-tower model (or KerasRecommender) built with ``item_features=dataset.genre_matrix()``.
     The new film is either an existing ``item_idx`` treated as unseen (its ID embedding is ignored) or a list of
     ``genres`` (names from ``dataset.genres``). Its vector comes from the item tower fed the genres alone
-    (:func:`ncf_helpers.models.item_vectors` with ``features=``); neighbours are searched among the films with a
+    (:func:`ncf_helpers.models.builders.item_vectors` with ``features=``); neighbours are searched among the films with a
     training positive, by cosine similarity. Returns a DataFrame ``item_idx, title, genres, similarity,
     shared_genres`` (number of genres in common with the new film).
     """
-    from ncf_helpers.models import item_vectors
+    from ncf_helpers.models.builders import item_vectors
 
     names = dataset.genres
     gm = dataset.genre_matrix()
@@ -422,7 +422,7 @@ def query_latency(index, num_context: int = 34, *, repeats: int = 50, k: int = 1
     import keras
     import tensorflow as tf
 
-    from ncf_helpers.models import user_vectors
+    from ncf_helpers.models.builders import user_vectors
 
     rng = np.random.default_rng(seed)
     items = index.item_vectors
