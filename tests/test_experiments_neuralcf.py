@@ -377,7 +377,7 @@ def test_plots_reject_bad_input():
 def test_distinct_colors_never_repeat_a_colour():
     from ncf_helpers.lessons.l04_neuralcf import plots as P
 
-    colors = P.distinct_colors(["GMF", "NeuMF", "MLP", "MF (Keras)", "Popularity"])
+    colors = P.distinct_colors(["GMF", "NeuMF", "MLP", "MF (dot)", "Popularity"])
     assert len(set(colors)) == len(colors)
 
 

@@ -203,7 +203,7 @@ class ImplicitALS(Recommender):
     Defaults tuned on ml-latest-small (leave-last-one-out, rating >= 3.5).
     """
 
-    name = "ImplicitALS"
+    name = "iALS"  # the course's name for it (ncf_helpers.registry)
 
     def __init__(
         self,

@@ -953,4 +953,4 @@ def plot_mf_explorer(result: Mapping, title: str | None = None):
     ax2.set_ylabel("score on the test items")
     if result.get("reference"):
         ax2.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    return finish(fig, title or f"ImplicitALS refitted in {result.get('seconds', 0):.1f} s")
+    return finish(fig, title or f"iALS refitted in {result.get('seconds', 0):.1f} s")

@@ -54,7 +54,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-VALID_INTERACTIONS = ("dot", "gmf", "mlp", "neumf", "two_tower")
+from ncf_helpers.registry import INTERACTIONS  # noqa: E402
+
+VALID_INTERACTIONS = INTERACTIONS  # ncf_helpers.registry
 """The values ``build_model(..., interaction=...)`` accepts."""
 
 OUTPUTS = ("logit", "sigmoid", "sigmoid_dense")

@@ -21,10 +21,11 @@ import functools
 import matplotlib
 import matplotlib.pyplot as plt
 
+from ncf_helpers.registry import MODELS
+
 __all__ = [
     "GREY",
     "MAX_WIDTH",
-    "MODEL_ALIASES",
     "MODEL_COLORS",
     "OKABE_ITO",
     "check_frame",
@@ -51,30 +52,8 @@ OKABE_ITO = (
 GREY = "#A0A0A0"
 """For "other", background points and reference lines."""
 
-MODEL_COLORS = {
-    "Random": GREY,
-    "Popularity": "#000000",
-    "UserCF": "#0072B2",
-    "ItemCF": "#56B4E9",
-    "ExplicitMF": "#CC79A7",
-    "ImplicitALS": "#009E73",
-    "MF (Keras)": "#E69F00",
-    "Keras dot": "#E69F00",
-    "GMF": "#D55E00",
-    "MLP": "#CC79A7",
-    "NeuMF": "#D55E00",
-    "Two-tower": "#F0E442",
-}
-"""One colour per model name, shared by every lesson (see :func:`color_for`)."""
-
-MODEL_ALIASES = {
-    "MF (ALS)": "ImplicitALS",
-    "iALS": "ImplicitALS",
-    "ALS": "ImplicitALS",
-    "MF (dot)": "Keras dot",
-    "MF": "Keras dot",
-}
-"""Other labels the lessons give the same model (the explorers' reference bars): they get its colour."""
+MODEL_COLORS = {name: model.color for name, model in MODELS.items()}
+"""One colour per model name, shared by every lesson (:data:`ncf_helpers.registry.MODELS`; see :func:`color_for`)."""
 
 MAX_WIDTH = 9.5
 """Widest figure in inches: fits a JupyterLab notebook column without scaling the text down."""
@@ -115,7 +94,6 @@ def styled(fn):
 
 def color_for(name: str, index: int = 0) -> str:
     """The course colour of a model ``name`` (e.g. ``"UserCF"``); unknown names get palette colour ``index``."""
-    name = MODEL_ALIASES.get(name, name)
     if name in MODEL_COLORS:
         return MODEL_COLORS[name]
     for key, value in MODEL_COLORS.items():  # "UserCF (pearson)" -> UserCF's colour

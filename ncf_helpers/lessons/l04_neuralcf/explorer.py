@@ -7,7 +7,7 @@ without a front end:
 * :func:`explorer_split` - the split every run is scored on (leave-last-one-out, rating >= 3.5, validation);
 * :func:`train_interaction` - build + train one configuration (:func:`ncf_helpers.models.fit_model`) and collect
   everything the views show, as an :class:`InteractionRun`;
-* :func:`reference_metrics` - HR@10 / NDCG@10 of popularity, ItemCF and MF (ALS) on the same split, computed
+* :func:`reference_metrics` - HR@10 / NDCG@10 of popularity, ItemCF and iALS on the same split, computed
   once per split and kernel (:func:`ncf_helpers.ui.base.shared`);
 * :func:`movie_panel`, :func:`neighbours`, :func:`serving_vectors` - the similarity and "same vector space?"
   views' data; the figures are in :mod:`ncf_helpers.lessons.l04_neuralcf.explorer_plots`.
@@ -158,14 +158,14 @@ def explorer_split(dataset, seed: int = 0, num_negatives: int = 99, threshold: f
 
 
 def reference_models(split, *, fast: bool = False) -> dict:
-    """``{"Popularity": ..., "ItemCF": ..., "MF (ALS)": ...}`` fitted on ``split`` (lessons 02-03's models), once
+    """``{"Popularity": ..., "ItemCF": ..., "iALS": ...}`` fitted on ``split`` (lessons 02-03's models), once
     per split and kernel. ``fast=True``: a smaller, quicker ALS (the notebook tests)."""
 
     def fit():
         from ncf_helpers.classic import ImplicitALS, ItemCF, Popularity
 
         als = ImplicitALS(embedding_dim=32, iterations=5) if fast else ImplicitALS()
-        models = {"Popularity": Popularity(), "ItemCF": ItemCF(), "MF (ALS)": als}
+        models = {"Popularity": Popularity(), "ItemCF": ItemCF(), "iALS": als}
         for model in models.values():
             model.fit(split)
         return models
@@ -180,7 +180,7 @@ def reference_metrics(
     ItemCF and implicit MF by ALS, evaluated with the sampled protocol on ``which`` (default: the validation
     item if the split has one, else the test item).
 
-    Returns a DataFrame indexed by model name (``"Popularity"``, ``"ItemCF"``, ``"MF (ALS)"``) with columns
+    Returns a DataFrame indexed by model name (``"Popularity"``, ``"ItemCF"``, ``"iALS"``) with columns
     ``hr@10``, ``ndcg@10`` (floats in ``[0, 1]``). The models are fitted once per split and kernel
     (:func:`reference_models`, shared with lesson 06's protocol explorer), whichever explorer
     or cell asks first (``fast=True``: a smaller, quicker ALS).

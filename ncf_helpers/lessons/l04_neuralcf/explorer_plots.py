@@ -20,6 +20,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
+from ncf_helpers.registry import INTERACTION_MODEL
 from ncf_helpers.ui.plots import GREY, MAX_WIDTH, check_frame, color_for, finish, new_figure, shorten, styled
 
 __all__ = [
@@ -32,15 +33,13 @@ __all__ = [
     "plot_training_curve",
 ]
 
-INTERACTION_LABELS = {"dot": "Dot (MF)", "gmf": "GMF", "mlp": "MLP", "neumf": "NeuMF", "two_tower": "Two-tower"}
-"""Display names of the ``interaction`` values of :func:`ncf_helpers.models.build_model`."""
-
-_INTERACTION_COLOR_KEY = {"dot": "Keras dot", "gmf": "GMF", "mlp": "MLP", "neumf": "NeuMF", "two_tower": "Two-tower"}
+INTERACTION_LABELS = INTERACTION_MODEL
+"""Display names of the ``interaction`` values of :func:`ncf_helpers.models.build_model` (the registry's)."""
 
 
 def interaction_color(interaction: str) -> str:
     """The course colour of an interaction (``"dot"``, ``"gmf"``, ...), the same as its model's in every lesson."""
-    return color_for(_INTERACTION_COLOR_KEY.get(interaction, interaction))
+    return color_for(INTERACTION_MODEL.get(interaction, interaction))
 
 
 def _color(name: str, index: int = 0) -> str:

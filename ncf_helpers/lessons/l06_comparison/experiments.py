@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ncf_helpers.registry import MODELS as MODEL_INFO
+
 __all__ = [
     "DETERMINISTIC",
     "FAMILY",
@@ -65,15 +67,7 @@ MODELS = ("Popularity", "UserCF", "ItemCF", "iALS", "MF (dot)", "GMF", "MLP", "N
 """Every model of the course, in the order the lessons introduced them, then the two same-size variants of
 :data:`SAME_SIZE` (lesson 06 compares like with like)."""
 
-KERAS_INTERACTION = {
-    "MF (dot)": "dot",
-    "GMF": "gmf",
-    "MLP": "mlp",
-    "NeuMF": "neumf",
-    "Two-tower": "two_tower",
-    "MF-32": "dot",
-    "GMF-32": "gmf",
-}
+KERAS_INTERACTION = {name: MODEL_INFO[name].interaction for name in MODELS if MODEL_INFO[name].interaction}
 """Display name -> ``interaction`` of :func:`ncf_helpers.models.build_model`."""
 
 SAME_SIZE = {"MF-32": dict(embedding_dim=32, use_bias=False), "GMF-32": dict(embedding_dim=32)}
@@ -96,19 +90,7 @@ PLANNED_PAIRS = (
 """The differences lesson 06 tests, fixed here before any result was looked at (model A, model B, question):
 the interval of :func:`seed_user_difference` decides, not the table."""
 
-FAMILY = {
-    "Popularity": "baseline",
-    "UserCF": "neighbourhood",
-    "ItemCF": "neighbourhood",
-    "iALS": "dot product",
-    "MF (dot)": "dot product",
-    "GMF": "dot product",
-    "Two-tower": "dot product",
-    "MLP": "learned (MLP)",
-    "NeuMF": "learned (MLP)",
-    "MF-32": "dot product",
-    "GMF-32": "dot product",
-}
+FAMILY = {name: MODEL_INFO[name].family for name in MODELS}
 """How each model combines a user and an item: no personalisation, neighbours, a (weighted) dot product of two
 vectors, or a learned MLP over the pair (Rendle et al. 2020's question)."""
 

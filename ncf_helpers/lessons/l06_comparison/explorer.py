@@ -11,7 +11,7 @@ Plain functions (the lesson calls them without widgets):
 * :func:`protocol_curve` - HR@K / NDCG@K of each model for each setting, with the shared
   :func:`ncf_helpers.evaluate.evaluate` (``num_negatives=n`` uses the first ``n`` stored negatives;
   ``protocol="full"`` for all items);
-* :func:`reference_models` - popularity, ItemCF and MF (ALS) fitted once per split and kernel (shared with
+* :func:`reference_models` - popularity, ItemCF and iALS fitted once per split and kernel (shared with
   the interaction explorer's reference bars).
 
 Then :class:`ProtocolExplorer`, the widget (an :class:`~ncf_helpers.ui.base.Explorer`). numpy/scipy only:
