@@ -26,7 +26,7 @@ import tensorflow as tf  # noqa: E402
 
 from ..data.checks import check_indices, check_k  # noqa: E402
 from .adapter import KerasRecommender  # noqa: E402
-from .builders import item_vectors, output_of, table_sizes  # noqa: E402
+from .builders import interaction_of, item_vectors, output_of, table_sizes  # noqa: E402
 from .scoring import _sigmoid  # noqa: E402
 
 
@@ -314,6 +314,38 @@ class TwoTowerIndex:
         if scalar:
             return pd.DataFrame({"rank": np.arange(1, k + 1), "item_idx": top[0], "score": vals[0]})
         return top, vals
+
+
+def inner_product_form(rec) -> tuple[np.ndarray, np.ndarray] | None:
+    """User and item vectors whose inner product *equals* the model's logit, or ``None`` if there are none.
+
+    * ``"dot"`` with biases: ``[p_u, 1, b_u] . [q_i, b_i, 1] = p_u . q_i + b_i + b_u``;
+    * ``"gmf"``: ``[p_u * h, b] . [q_i, 1] = h . (p_u * q_i) + b`` (the learned weights ``h`` fold into the
+      user side, so a nearest-neighbour index over item vectors still serves it);
+    * ``"two_tower"`` with a logit output: the tower outputs;
+    * ``"mlp"``, ``"neumf"``: ``None`` - the network mixes the two embeddings non-linearly.
+
+    ``rec``: a fitted :class:`~ncf_helpers.models.KerasRecommender`. Returns ``(users [num_users, d'], items
+    [num_items, d'])``, float64. The one serving path of the course: the interaction explorer's ``serving_vectors``
+    and lesson 04's "same vector space?" figures use it. Lessons 04-05.
+    """
+    model = rec.model
+    it = interaction_of(model)
+    P = np.asarray(rec.user_factors, dtype=np.float64)
+    Q = np.asarray(rec.item_factors, dtype=np.float64)
+    if it == "dot":
+        names = {layer.name for layer in model.layers}
+        if "user_bias" not in names:
+            return P, Q
+        bu = model.get_layer("user_bias").get_weights()[0].astype(np.float64)
+        bi = model.get_layer("item_bias").get_weights()[0].astype(np.float64)
+        return (np.hstack([P, np.ones((len(P), 1)), bu]), np.hstack([Q, bi, np.ones((len(Q), 1))]))
+    if it == "gmf":
+        h, b = model.get_layer("prediction").get_weights()
+        return (np.hstack([P * h[:, 0], np.full((len(P), 1), float(b[0]))]), np.hstack([Q, np.ones((len(Q), 1))]))
+    if it == "two_tower" and output_of(model) == "logit":
+        return P, Q
+    return None
 
 
 def _latency(fn, users, repeats: int) -> np.ndarray:

@@ -41,6 +41,7 @@ from ncf_helpers.classic.base import Recommender  # noqa: E402
 from ncf_helpers.data.checks import check_k  # noqa: E402
 from ncf_helpers.models import epoch_rows  # noqa: E402
 from ncf_helpers.models.builders import interaction_of, output_of  # noqa: E402
+from ncf_helpers.models.serving import inner_product_form  # noqa: E402  (lesson 04 shows it)
 from ncf_helpers.similarity import nearest_by_cosine  # noqa: E402
 
 __all__ = [
@@ -276,36 +277,6 @@ def _model_logits(rec, users: np.ndarray, items: np.ndarray | None = None) -> np
 def _embeddings(rec) -> tuple[np.ndarray, np.ndarray]:
     """The plain user and item embedding tables ``[num_users, d]``, ``[num_items, d]`` (NeuMF: its GMF ones)."""
     return (np.asarray(rec.user_factors, dtype=np.float64), np.asarray(rec.item_factors, dtype=np.float64))
-
-
-def inner_product_form(rec) -> tuple[np.ndarray, np.ndarray] | None:
-    """User and item vectors whose inner product *equals* the model's logit, or ``None`` if there are none.
-
-    * ``"dot"`` with biases: ``[p_u, 1, b_u] . [q_i, b_i, 1] = p_u . q_i + b_i + b_u``;
-    * ``"gmf"``: ``[p_u * h, b] . [q_i, 1] = h . (p_u * q_i) + b`` (the learned weights ``h`` fold into the
-      user side, so a nearest-neighbour index over item vectors still serves it);
-    * ``"two_tower"`` with a logit output: the tower outputs;
-    * ``"mlp"``, ``"neumf"``: ``None`` - the network mixes the two embeddings non-linearly.
-
-    Returns ``(users [num_users, d'], items [num_items, d'])``. The interaction explorer's
-    ``serving_vectors`` builds the same vectors. Lessons 04-05.
-    """
-    model = rec.model
-    it = interaction_of(model)
-    P, Q = _embeddings(rec)
-    if it == "dot":
-        names = {layer.name for layer in model.layers}
-        if "user_bias" not in names:
-            return P, Q
-        bu = model.get_layer("user_bias").get_weights()[0].astype(np.float64)
-        bi = model.get_layer("item_bias").get_weights()[0].astype(np.float64)
-        return (np.hstack([P, np.ones((len(P), 1)), bu]), np.hstack([Q, bi, np.ones((len(Q), 1))]))
-    if it == "gmf":
-        h, b = model.get_layer("prediction").get_weights()
-        return (np.hstack([P * h[:, 0], np.full((len(P), 1), float(b[0]))]), np.hstack([Q, np.ones((len(Q), 1))]))
-    if it == "two_tower" and output_of(model) == "logit":
-        return P, Q
-    return None
 
 
 def _serving(rec) -> tuple[np.ndarray, np.ndarray]:

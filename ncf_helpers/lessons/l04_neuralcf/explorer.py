@@ -330,39 +330,38 @@ def serving_vectors(rec) -> tuple[np.ndarray, np.ndarray, str]:
     """``(U [num_users, d'], V [num_items, d'], description)``: user and item vectors whose inner product is the
     model's logit when the model is an inner-product model (lessons 04-05's "same vector space?").
 
-    * ``"dot"``: ``[p_u, b_u, 1] . [q_i, 1, b_i]`` = ``p_u . q_i + b_u + b_i``, the logit exactly (the biases ride
-      along as extra coordinates, the usual trick to serve a biased MF from a nearest-neighbour index);
-    * ``"gmf"``: ``[p_u * h, 1] . [q_i, b]`` = ``h . (p_u * q_i) + b``, exactly: GMF is MF with learned weights;
+    * ``"dot"``, ``"gmf"`` and a two-tower with a logit output: :func:`ncf_helpers.models.serving.inner_product_form`,
+      the logit exactly (``[p_u, 1, b_u] . [q_i, b_i, 1]``: the biases ride along as extra coordinates, the usual
+      trick to serve a biased MF from a nearest-neighbour index; GMF is MF with learned weights ``h``);
     * ``"two_tower"``: the towers' outputs, exactly (for the original course's ``sigmoid_dense`` output the logit is
       ``w (u . v) + b``, still a line);
     * ``"mlp"``: ``p_u . q_i``, the only vectors the model has; the network does something else with them;
     * ``"neumf"``: the GMF branch, folded as for GMF; the MLP branch's part of the score is left out.
     """
     from ncf_helpers.models.builders import item_vectors, output_of, user_vectors
+    from ncf_helpers.models.serving import inner_product_form
 
     model, it = rec.model, rec.interaction
-    names = {layer.name for layer in model.layers}
-    if it == "dot":
-        P = model.get_layer("user_embedding").get_weights()[0]
-        Q = model.get_layer("item_embedding").get_weights()[0]
-        if "user_bias" in names:
-            bu = model.get_layer("user_bias").get_weights()[0]
-            bi = model.get_layer("item_bias").get_weights()[0]
-            U = np.hstack([P, bu, np.ones_like(bu)])
-            V = np.hstack([Q, np.ones_like(bi), bi])
-            return U, V, "[p_u, b_u, 1] · [q_i, 1, b_i]: embeddings and biases"
-        return P, Q, "p_u · q_i: the embeddings"
-    if it in ("gmf", "neumf"):
-        prefix = "" if it == "gmf" else "gmf_"
-        P = model.get_layer(f"{prefix}user_embedding").get_weights()[0]
-        Q = model.get_layer(f"{prefix}item_embedding").get_weights()[0]
+    exact = inner_product_form(rec)  # dot, gmf, two_tower with a logit output: the logit exactly
+    if exact is not None:
+        U, V = exact
+        if it == "dot":
+            biased = U.shape[1] > np.asarray(rec.user_factors).shape[1]
+            return (
+                U,
+                V,
+                ("[p_u, 1, b_u] · [q_i, b_i, 1]: embeddings and biases" if biased else "p_u · q_i: the embeddings"),
+            )
+        if it == "gmf":
+            return U, V, "[p_u ∘ h, b] · [q_i, 1]: GMF as a dot product"
+        return U, V, "user tower output · item tower output"
+    if it == "neumf":  # the GMF branch, folded as for GMF; the MLP branch's part of the score is left out
+        P = model.get_layer("gmf_user_embedding").get_weights()[0]
+        Q = model.get_layer("gmf_item_embedding").get_weights()[0]
         w, b = model.get_layer("prediction").get_weights()
         h = w[: P.shape[1], 0]
-        U = np.hstack([P * h, np.ones((P.shape[0], 1), P.dtype)])
-        V = np.hstack([Q, np.full((Q.shape[0], 1), b[0], Q.dtype)])
-        if it == "gmf":
-            return U, V, "[p_u ∘ h, 1] · [q_i, b]: GMF as a dot product"
-        return U, V, "GMF branch only: [p_u ∘ h, 1] · [q_i, b]"
+        U = np.hstack([P * h, np.full((P.shape[0], 1), b[0], P.dtype)])
+        return U, np.hstack([Q, np.ones((Q.shape[0], 1), Q.dtype)]), "GMF branch only: [p_u ∘ h, b] · [q_i, 1]"
     if it == "two_tower":
         U, V = user_vectors(model), item_vectors(model)
         if output_of(model) == "sigmoid_dense":
