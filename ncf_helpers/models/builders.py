@@ -285,6 +285,55 @@ def _compile(model, learning_rate: float, from_logits: bool):
 
 
 # ------------------------------------------------------------------------------------------ build_model
+# ---------------------------------------------------------------------------------------------- one builder each
+# The lines lessons 03-04 show: ``user`` and ``item`` are the int inputs ``[batch]``; each returns the output
+# ``[batch, 1]`` (a logit, or a probability for output="sigmoid"). build_model checks the arguments first.
+def dot_output(user, item, num_users, num_items, embedding_dim, l2, output, use_bias=True):
+    """Matrix factorization (lesson 03): ``p_u . q_i`` (+ ``b_u + b_i`` with ``use_bias``)."""
+    p = _embedding(num_users, embedding_dim, "user_embedding", l2)(user)  # [batch, d]
+    q = _embedding(num_items, embedding_dim, "item_embedding", l2)(item)  # [batch, d]
+    score = layers.Dot(axes=1, name="dot")([p, q])  # [batch, 1]
+    name = "logit" if output == "sigmoid" else "prediction"
+    if use_bias:
+        bu = layers.Embedding(num_users, 1, embeddings_initializer="zeros", name="user_bias")(user)  # [batch, 1]
+        bi = layers.Embedding(num_items, 1, embeddings_initializer="zeros", name="item_bias")(item)
+        score = layers.Add(name=name)([score, bu, bi])
+    else:
+        score = layers.Identity(name=name)(score)
+    return layers.Activation("sigmoid", name="prediction")(score) if output == "sigmoid" else score
+
+
+def gmf_output(user, item, num_users, num_items, embedding_dim, l2, output):
+    """GMF (He et al. 2017; lesson 04): ``h . (p_u * q_i) + b``, a dot product with learned weights ``h``."""
+    p = _embedding(num_users, embedding_dim, "user_embedding", l2)(user)  # [batch, d]
+    q = _embedding(num_items, embedding_dim, "item_embedding", l2)(item)  # [batch, d]
+    x = layers.Multiply(name="gmf_product")([p, q])  # [batch, d]: p_u * q_i, element by element
+    return layers.Dense(1, activation=_act(output), name="prediction")(x)  # [batch, 1]
+
+
+def mlp_output(user, item, num_users, num_items, embedding_dim, hidden, l2, output):
+    """The MLP interaction (the original course's NeuralCF, ``neural_cf_model_1``; lesson 04): the two
+    embeddings side by side through Dense ReLU layers of sizes ``hidden``."""
+    p = _embedding(num_users, embedding_dim, "user_embedding", l2)(user)  # [batch, d]
+    q = _embedding(num_items, embedding_dim, "item_embedding", l2)(item)  # [batch, d]
+    x = layers.Concatenate(name="mlp_concat")([p, q])  # [batch, 2d]
+    x = _mlp_stack(x, hidden, "mlp", l2)  # [batch, hidden[-1]]
+    return layers.Dense(1, activation=_act(output), name="prediction")(x)  # [batch, 1]
+
+
+def neumf_output(user, item, num_users, num_items, embedding_dim, mlp_dim, hidden, l2, output):
+    """NeuMF (He et al. 2017; lesson 04): a GMF branch and an MLP branch, each with its own embeddings,
+    concatenated before one output layer."""
+    gp = _embedding(num_users, embedding_dim, "gmf_user_embedding", l2)(user)  # [batch, d]
+    gq = _embedding(num_items, embedding_dim, "gmf_item_embedding", l2)(item)
+    mp = _embedding(num_users, mlp_dim, "mlp_user_embedding", l2)(user)  # [batch, d_mlp]
+    mq = _embedding(num_items, mlp_dim, "mlp_item_embedding", l2)(item)
+    g = layers.Multiply(name="gmf_product")([gp, gq])  # [batch, d]
+    m = _mlp_stack(layers.Concatenate(name="mlp_concat")([mp, mq]), hidden, "mlp", l2)  # [batch, hidden[-1]]
+    x = layers.Concatenate(name="neumf_concat")([g, m])  # [batch, d + hidden[-1]]
+    return layers.Dense(1, activation=_act(output), name="prediction")(x)  # [batch, 1]
+
+
 def build_model(
     num_users: int,
     num_items: int,
@@ -382,41 +431,7 @@ def build_model(
     user = keras.Input(shape=(), dtype="int32", name="user_idx")
     item = keras.Input(shape=(), dtype="int32", name="item_idx")
 
-    if interaction == "dot":
-        p = _embedding(num_users, embedding_dim, "user_embedding", l2)(user)
-        q = _embedding(num_items, embedding_dim, "item_embedding", l2)(item)
-        score = layers.Dot(axes=1, name="dot")([p, q])
-        if use_bias:
-            bu = layers.Embedding(num_users, 1, embeddings_initializer="zeros", name="user_bias")(user)
-            bi = layers.Embedding(num_items, 1, embeddings_initializer="zeros", name="item_bias")(item)
-            score = layers.Add(name="logit" if output == "sigmoid" else "prediction")([score, bu, bi])
-        else:
-            score = layers.Identity(name="logit" if output == "sigmoid" else "prediction")(score)
-        out = layers.Activation("sigmoid", name="prediction")(score) if output == "sigmoid" else score
-    elif interaction == "gmf":
-        p = _embedding(num_users, embedding_dim, "user_embedding", l2)(user)
-        q = _embedding(num_items, embedding_dim, "item_embedding", l2)(item)
-        x = layers.Multiply(name="gmf_product")([p, q])
-        out = layers.Dense(1, activation=_act(output), name="prediction")(x)
-    elif interaction == "mlp":
-        p = _embedding(num_users, embedding_dim, "user_embedding", l2)(user)
-        q = _embedding(num_items, embedding_dim, "item_embedding", l2)(item)
-        x = layers.Concatenate(name="mlp_concat")([p, q])
-        x = _mlp_stack(x, hidden, "mlp", l2)
-        out = layers.Dense(1, activation=_act(output), name="prediction")(x)
-    elif interaction == "neumf":
-        mlp_dim = _check_positive_int(
-            embedding_dim if mlp_embedding_dim is None else mlp_embedding_dim, "mlp_embedding_dim", "Try 32."
-        )
-        gp = _embedding(num_users, embedding_dim, "gmf_user_embedding", l2)(user)
-        gq = _embedding(num_items, embedding_dim, "gmf_item_embedding", l2)(item)
-        mp = _embedding(num_users, mlp_dim, "mlp_user_embedding", l2)(user)
-        mq = _embedding(num_items, mlp_dim, "mlp_item_embedding", l2)(item)
-        g = layers.Multiply(name="gmf_product")([gp, gq])
-        m = _mlp_stack(layers.Concatenate(name="mlp_concat")([mp, mq]), hidden, "mlp", l2)
-        x = layers.Concatenate(name="neumf_concat")([g, m])
-        out = layers.Dense(1, activation=_act(output), name="prediction")(x)
-    else:  # two_tower
+    if interaction == "two_tower":
         out = _two_tower(
             user,
             item,
@@ -433,6 +448,17 @@ def build_model(
             tower_activation,
             seed,
         )
+    elif interaction == "neumf":
+        mlp_dim = _check_positive_int(
+            embedding_dim if mlp_embedding_dim is None else mlp_embedding_dim, "mlp_embedding_dim", "Try 32."
+        )
+        out = neumf_output(user, item, num_users, num_items, embedding_dim, mlp_dim, hidden, l2, output)
+    elif interaction == "dot":
+        out = dot_output(user, item, num_users, num_items, embedding_dim, l2, output, use_bias)
+    elif interaction == "gmf":
+        out = gmf_output(user, item, num_users, num_items, embedding_dim, l2, output)
+    else:
+        out = mlp_output(user, item, num_users, num_items, embedding_dim, hidden, l2, output)
 
     model = keras.Model(inputs={"user_idx": user, "item_idx": item}, outputs=out, name=interaction)
     if interaction == "two_tower":
