@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .data.checks import check_k
+from .data.splits import positives
 
 PROTOCOLS = ("sampled", "full", "rating", "labels")
 
@@ -264,9 +265,7 @@ def _score_rows(model, users: np.ndarray, num_items: int) -> np.ndarray:
 
 def _full(model, split, rows: pd.DataFrame, k: int, max_rows: int, seed: int):
     n_items = split.num_items
-    rel = rows
-    if "label" in rel.columns:
-        rel = rel[rel["label"] == 1]
+    rel = positives(rows)
     if len(rel) == 0:
         raise ValueError("No relevant (label == 1) test rows to rank.")
     rel_u = rel["user_idx"].to_numpy(np.int64)

@@ -457,3 +457,20 @@ def test_check_indices_and_k():
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="positive whole number"):
             check_k(bad)
+
+
+def test_train_positives_and_keys_by_hand():
+    import pandas as pd
+
+    from ncf_helpers.data import Split, positives
+
+    # 3 items; training rows (user, item, label): (0, 2, 1), (1, 0, 0), (1, 1, 1), (0, 2, 1) again
+    # positives: (0, 2), (1, 1), (0, 2); keys user * 3 + item: 2, 4, 2 -> unique sorted [2, 4]
+    train = pd.DataFrame({"user_idx": [0, 1, 1, 0], "item_idx": [2, 0, 1, 2], "label": [1, 0, 1, 1]})
+    test = pd.DataFrame({"user_idx": [0], "item_idx": [1], "label": [1]})
+    split = Split(train=train, test=test, num_users=2, num_items=3)
+    assert split.train_positives()[["user_idx", "item_idx"]].values.tolist() == [[0, 2], [1, 1], [0, 2]]
+    assert split.train_keys().tolist() == [2, 4]
+    assert split.positive_keys().tolist() == [1, 2, 4]  # + the test positive (0, 1): key 1
+    unlabelled = train.drop(columns="label")
+    assert len(positives(unlabelled)) == 4  # an unlabelled table holds positives only

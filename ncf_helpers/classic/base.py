@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..data._keys import unique_keys
 from ..data.checks import check_indices, check_k
+from ..data.splits import positives
 
 
 def train_arrays(train) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int | None, int | None]:
@@ -28,8 +29,7 @@ def train_arrays(train) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int 
         raise ValueError(f"The training table lacks column(s) {missing}; it needs user_idx and item_idx.")
     if len(train) == 0:
         raise ValueError("The training table is empty: there is nothing to fit. Check the split.")
-    if "label" in train.columns and (train["label"] == 0).any():
-        train = train[train["label"] == 1]
+    train = positives(train)
     rating = train["rating"].to_numpy(np.float32) if "rating" in train.columns else None
     return train["user_idx"].to_numpy(np.int64), train["item_idx"].to_numpy(np.int64), rating, num_users, num_items
 

@@ -10,6 +10,7 @@ from .synthetic import make_synthetic, toy_matrix
 from .splits import (
     Split,
     leave_last_one_out,
+    positives,
     random_split,
     sample_negatives,
     temporal_split,
@@ -29,6 +30,7 @@ __all__ = [
     "load_movielens",
     "load_ratings_csv",
     "make_synthetic",
+    "positives",
     "random_split",
     "sample_negatives",
     "temporal_split",

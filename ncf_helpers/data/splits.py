@@ -35,6 +35,12 @@ def to_implicit(ratings: pd.DataFrame, threshold: float = 3.5) -> pd.DataFrame:
     return out
 
 
+def positives(frame: pd.DataFrame) -> pd.DataFrame:
+    """The positive rows of an interaction table: ``label == 1`` when it has a ``label`` column, else every row
+    (an unlabelled table holds positives only). The one place the course decides what a positive row is."""
+    return frame[frame["label"] == 1] if "label" in frame.columns else frame
+
+
 @dataclass
 class Split:
     """A train/test split shared by every model (lesson 02).
@@ -66,6 +72,7 @@ class Split:
     name: str = ""
     cutoff: float | None = None
     _positive_keys: np.ndarray | None = field(default=None, repr=False)
+    _train_keys: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def num_negatives(self) -> int:
@@ -81,12 +88,23 @@ class Split:
         """int ``[num_train]``."""
         return self.train["item_idx"].to_numpy(np.int64)
 
+    def train_positives(self) -> pd.DataFrame:
+        """The training positives: rows of ``train`` with ``label == 1`` (all rows when unlabelled)."""
+        return positives(self.train)
+
+    def train_keys(self) -> np.ndarray:
+        """Sorted unique ``user_idx * num_items + item_idx`` of the training positives (int64, cached)."""
+        if self._train_keys is None:
+            t = self.train_positives()
+            self._train_keys = np.unique(t["user_idx"].to_numpy(np.int64) * self.num_items + t["item_idx"].to_numpy(np.int64))
+        return self._train_keys
+
     def positive_keys(self) -> np.ndarray:
         """Sorted ``user_idx * num_items + item_idx`` of every known positive (train, valid and test)."""
         if self._positive_keys is None:
             frames = [f for f in (self.train, self.valid, self.test) if f is not None]
             if "label" in self.train.columns:
-                frames = [f[f["label"] == 1] if "label" in f.columns else f for f in frames]
+                frames = [positives(f) for f in frames]
             u = np.concatenate([f["user_idx"].to_numpy(np.int64) for f in frames])
             i = np.concatenate([f["item_idx"].to_numpy(np.int64) for f in frames])
             self._positive_keys = np.unique(u * self.num_items + i)
@@ -172,8 +190,7 @@ def leave_last_one_out(
     evaluated; their number is in ``split.num_skipped_users``.
     """
     df, num_users, num_items, name = _frame_and_sizes(data, num_users, num_items, threshold)
-    if "label" in df.columns:
-        df = df[df["label"] == 1]
+    df = positives(df)
     if "timestamp" not in df.columns:
         raise ValueError("leave_last_one_out needs a 'timestamp' column to know which interaction is the last one.")
     if num_negatives < 0:
@@ -251,8 +268,7 @@ def temporal_split(
     before it, so 2 users are skipped).
     """
     df, num_users, num_items, name = _frame_and_sizes(data, num_users, num_items, threshold)
-    if "label" in df.columns:
-        df = df[df["label"] == 1]
+    df = positives(df)
     if "timestamp" not in df.columns:
         raise ValueError("temporal_split needs a 'timestamp' column to know which interactions come after the cut-off.")
     if num_negatives < 0:

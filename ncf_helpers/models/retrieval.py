@@ -42,6 +42,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
+from ..data.splits import positives  # noqa: E402
+
 __all__ = [
     "LOSSES",
     "RETRIEVAL_DEFAULTS",
@@ -343,9 +345,7 @@ def fit_retrieval(
         not isinstance(cfg["num_negatives"], (int, np.integer)) or cfg["num_negatives"] < 1
     ):
         raise ValueError(f"loss={loss!r} needs num_negatives >= 1, got {cfg['num_negatives']!r}.")
-    rows = split.train if train is None else train
-    if "label" in rows.columns:
-        rows = rows[rows["label"] == 1]
+    rows = positives(split.train if train is None else train)
     users = rows["user_idx"].to_numpy(np.int32)
     items = rows["item_idx"].to_numpy(np.int32)
     if len(users) < 2:

@@ -21,6 +21,7 @@ import tensorflow as tf  # noqa: E402
 
 from ..classic.base import Recommender  # noqa: E402
 from ..data.checks import check_indices, check_k  # noqa: E402
+from ..data.splits import positives  # noqa: E402
 from .builders import (  # noqa: E402
     BUILD_OPTIONS,
     ColdStartGate,
@@ -111,8 +112,7 @@ class KerasScorer(Recommender):
         """Record which items each user had in training (``recommend(exclude_seen=True)`` skips them), from a
         ``Split`` or a DataFrame with ``user_idx, item_idx`` (``label == 1`` rows if labelled)."""
         df = train_data.train if hasattr(train_data, "train") else train_data
-        if "label" in df.columns:
-            df = df[df["label"] == 1]
+        df = positives(df)
         u, i = check_indices(
             df["user_idx"].to_numpy(np.int64), df["item_idx"].to_numpy(np.int64), self.num_users, self.num_items
         )

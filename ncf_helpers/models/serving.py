@@ -25,6 +25,7 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from ..data.checks import check_indices, check_k  # noqa: E402
+from ..data.splits import positives  # noqa: E402
 from .adapter import KerasRecommender  # noqa: E402
 from .builders import interaction_of, item_vectors, output_of, table_sizes  # noqa: E402
 from .scoring import _sigmoid  # noqa: E402
@@ -231,8 +232,7 @@ class TwoTowerIndex:
     def remember_training(self, split) -> TwoTowerIndex:
         """Training interactions to skip with ``exclude_seen=True`` (a ``Split`` or a DataFrame)."""
         df = split.train if hasattr(split, "train") else split
-        if "label" in df.columns:
-            df = df[df["label"] == 1]
+        df = positives(df)
         u, i = check_indices(
             df["user_idx"].to_numpy(np.int64), df["item_idx"].to_numpy(np.int64), self.num_users, self.num_items
         )

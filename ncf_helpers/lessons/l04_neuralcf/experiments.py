@@ -102,15 +102,13 @@ def fit_custom(
     batch_size = _positive_int(batch_size, "batch_size")
     if isinstance(num_negatives, bool) or not isinstance(num_negatives, (int, np.integer)) or num_negatives < 1:
         raise ValueError(f"num_negatives must be a whole number >= 1, got {num_negatives!r}.")
-    df = split.train
-    if "label" in df.columns:
-        df = df[df["label"] == 1]
+    df = split.train_positives()
     if len(df) == 0:
         raise ValueError("The split has no training positives to learn from.")
     pos_u = df["user_idx"].to_numpy(np.int64)
     pos_i = df["item_idx"].to_numpy(np.int64)
     empty = pos_u[:0]
-    keys = np.unique(pos_u * split.num_items + pos_i)
+    keys = split.train_keys()
     feed = feed or _default_feed
     keras.utils.set_random_seed(int(seed))
     rng = np.random.default_rng(int(seed))
@@ -223,11 +221,10 @@ def negative_coverage(split, epochs: int = 8, num_negatives: int = 4, *, seed: i
 
     epochs = _positive_int(epochs, "epochs")
     num_negatives = _positive_int(num_negatives, "num_negatives")
-    train = split.train[split.train["label"] == 1] if "label" in split.train.columns else split.train
+    train = split.train_positives()
     u = train["user_idx"].to_numpy(np.int64)
-    i = train["item_idx"].to_numpy(np.int64)
     n_items = split.num_items
-    keys = np.unique(u * n_items + i)
+    keys = split.train_keys()
     held = [f for f in (split.valid, split.test) if f is not None and len(f)]
     held_keys = (
         np.unique(
@@ -314,7 +311,7 @@ def score_vs_dot(
     else:
         num_pairs = _positive_int(num_pairs, "num_pairs")
         rng = np.random.default_rng(seed)
-        train = split.train[split.train["label"] == 1] if "label" in split.train.columns else split.train
+        train = split.train_positives()
         n_pos = num_pairs // 2
         rows = rng.choice(len(train), size=min(n_pos, len(train)), replace=False)
         pu = train["user_idx"].to_numpy(np.int64)[rows]
@@ -393,7 +390,7 @@ def same_space_table(
     rng = np.random.default_rng(seed)
     test_users = np.unique(split.test["user_idx"].to_numpy(np.int64))
     users = np.sort(rng.choice(test_users, size=min(num_users, len(test_users)), replace=False))
-    train = split.train[split.train["label"] == 1] if "label" in split.train.columns else split.train
+    train = split.train_positives()
     tu, ti = train["user_idx"].to_numpy(np.int64), train["item_idx"].to_numpy(np.int64)
     order = np.argsort(tu, kind="stable")
     starts = np.searchsorted(tu[order], users)

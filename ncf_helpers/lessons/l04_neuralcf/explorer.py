@@ -99,9 +99,7 @@ def _which(split) -> str:
 
 def _train_counts(split) -> np.ndarray:
     """Training positives per item: int ``[num_items]``."""
-    train = split.train
-    if "label" in train.columns:
-        train = train[train["label"] == 1]
+    train = split.train_positives()
     return np.bincount(train["item_idx"].to_numpy(np.int64), minlength=split.num_items)
 
 
@@ -377,7 +375,7 @@ def _pairs(rec, split, num_pairs: int, seed: int) -> tuple[pd.DataFrame, float, 
     from ncf_helpers.models.builders import output_of
 
     rng = np.random.default_rng(seed + 1)
-    train = split.train[split.train["label"] == 1] if "label" in split.train.columns else split.train
+    train = split.train_positives()
     n_pos = min(num_pairs // 2, len(train))
     take = rng.choice(len(train), size=n_pos, replace=False)
     u = np.concatenate(

@@ -285,10 +285,7 @@ def index_vs_model(model, split, k: int = 10) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- side features
 def _known_items(split) -> np.ndarray:
-    train = split.train
-    if "label" in train.columns:
-        train = train[train["label"] == 1]
-    return np.unique(train["item_idx"].to_numpy(np.int64))
+    return np.unique(split.train_positives()["item_idx"].to_numpy(np.int64))
 
 
 def cold_start_neighbours(
