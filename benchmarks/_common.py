@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,14 +38,9 @@ def machine() -> str:
 
 def write_result(name: str, markdown: str) -> Path:
     """Write ``benchmarks/results/<name>.md`` atomically (temp file + rename) and return its path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.md"
-    fd, tmp = tempfile.mkstemp(dir=RESULTS, prefix=f".{name}.", suffix=".md")
-    with os.fdopen(fd, "w") as f:
-        f.write(markdown.rstrip() + "\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes it private
-    os.replace(tmp, path)
-    return path
+    from ncf_helpers.common import atomic_write
+
+    return atomic_write(RESULTS / f"{name}.md", markdown.rstrip() + "\n")
 
 
 def markdown_table(frame, floatfmt: str = ".3f") -> str:

@@ -39,12 +39,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from .common import atomic_path
 from .lessons import LESSON_PACKAGES
 from .student import BEGIN, CODE_STUB, END
 
@@ -238,14 +238,8 @@ def is_manual(cell) -> bool:
 
 
 def _write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         nbformat.write(nb, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def tag_lessons(folder: str | Path, *, check: bool = False, quiet: bool = False) -> dict[str, list[Exercise]]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .common import whole_number
 from .data.checks import check_k
 from .data.splits import positives
 
@@ -600,6 +601,14 @@ class ScoreTable:
         return self.table[self._rows_of(np.atleast_1d(user_idx))]
 
 
+def _is_count(n) -> bool:
+    try:
+        whole_number(n, "n")
+    except ValueError:
+        return False
+    return True
+
+
 def protocol_curve(
     models: dict, split, negatives=DEFAULT_NEGATIVES, *, k: int = 10, which: str = "test", seed: int = 0, progress=None
 ) -> pd.DataFrame:
@@ -617,11 +626,7 @@ def protocol_curve(
     if not models:
         raise ValueError("protocol_curve needs at least one model: {'name': fitted_model, ...}.")
     progress = progress or _Silent()
-    bad = [
-        n
-        for n in negatives
-        if n != "all" and not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1)
-    ]
+    bad = [n for n in negatives if n != "all" and not _is_count(n)]
     if bad:
         raise ValueError(f"negatives must be positive whole numbers or 'all'; got {bad}.")
     limit = max_negatives(split, which)

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 import platform
-import random
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .common import atomic_write, set_seed
 
 RECORD_ENV = "NCF_RECORD_FILE"
 
@@ -31,8 +31,7 @@ RECORD_ENV = "NCF_RECORD_FILE"
 def setup(seed: int = 0, *, quiet: bool = False) -> dict[str, str]:
     """Seed Python's, numpy's (and, if Keras is already imported or ``keras=True`` later, Keras') random number
     generators and print the versions that matter. Returns the versions as a dict. Lesson 01."""
-    random.seed(seed)
-    np.random.seed(seed)
+    set_seed(seed)
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     import pandas as pd
 
@@ -40,7 +39,6 @@ def setup(seed: int = 0, *, quiet: bool = False) -> dict[str, str]:
     if "keras" in sys.modules:
         import keras
 
-        keras.utils.set_random_seed(seed)
         versions["keras"] = keras.__version__
         import tensorflow as tf
 
@@ -114,7 +112,4 @@ def record(name: str, value) -> None:
     target = Path(path)
     data = json.loads(target.read_text()) if target.exists() else {}
     data[name] = value
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".record.", suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, target)
+    atomic_write(target, json.dumps(data, indent=1))

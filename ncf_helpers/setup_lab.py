@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from .common import atomic_write
 
 OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
@@ -33,11 +34,7 @@ def write_overrides(prefix: str | os.PathLike = sys.prefix) -> Path:
             current = {}
     for plugin, values in OVERRIDES.items():
         current.setdefault(plugin, {}).update(values)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".overrides.", suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(current, f, indent=2)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, json.dumps(current, indent=2))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..common import top_k
 from ..data._keys import unique_keys
 from ..data.checks import check_indices, check_k
 from ..data.splits import positives
@@ -109,9 +110,7 @@ class Recommender:
         if exclude_seen:
             for row, u in enumerate(users):
                 scores[row, self.seen_items(int(u))] = -np.inf
-        top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
+        top = top_k(scores, n)  # ties: the lower item index first
         return top[0] if scalar else top
 
     # ------------------------------------------------------------------ vectors
@@ -141,9 +140,7 @@ class Recommender:
         norms = np.linalg.norm(vecs, axis=1)
         sims = vecs @ vecs[item_idx] / np.maximum(norms * norms[item_idx], 1e-12)
         sims[item_idx] = -np.inf
-        k = min(k, len(sims) - 1)
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.argsort(-sims[top], kind="stable")]
+        top = top_k(sims, min(k, len(sims) - 1))
         return pd.DataFrame({"item_idx": top, "similarity": sims[top]})
 
     def __repr__(self) -> str:

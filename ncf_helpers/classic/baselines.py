@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..common import whole_number
 from .base import Recommender
 
 
@@ -54,9 +55,7 @@ class RandomRecommender(Recommender):
 
     def __init__(self, seed: int = 0, *, num_users: int | None = None, num_items: int | None = None):
         super().__init__(num_users, num_items)
-        if isinstance(seed, bool) or not float(seed).is_integer() or seed < 0:
-            raise ValueError(f"seed must be a non-negative whole number, got {seed!r}.")
-        self.seed = int(seed)
+        self.seed = whole_number(seed, "seed", minimum=0)
 
     def _fit(self, user_idx, item_idx, rating):
         pass

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..common import whole_number
 from ..data._keys import unique_keys
 from ..data.checks import check_indices, check_k
 from .base import Recommender
@@ -29,9 +30,7 @@ def _positive(value, name: str, allow_zero: bool = False) -> float:
 
 
 def _seed(seed) -> int:
-    if isinstance(seed, bool) or not float(seed).is_integer() or seed < 0:
-        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}.")
-    return int(seed)
+    return whole_number(seed, "seed", minimum=0)
 
 
 _CG_CELLS = 16_384  # padded cells per chunk of conjugate-gradient rows: [cells, 64] float32 = 4 MB, cache-sized

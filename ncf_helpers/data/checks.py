@@ -7,6 +7,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..common import whole_number
+
 
 def check_indices(user_idx, item_idx, num_users: int, num_items: int) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(user_idx, item_idx)`` as int64 arrays of one shape, or raise a ``ValueError`` that says what to do.
@@ -39,10 +41,8 @@ def check_indices(user_idx, item_idx, num_users: int, num_items: int) -> tuple[n
 
 
 def check_k(k, name: str = "k") -> int:
-    """``k`` must be a positive whole number (top-K lists, HR@K)."""
-    if isinstance(k, bool) or not float(k).is_integer() or int(k) <= 0:
-        raise ValueError(f"{name} must be a positive whole number (e.g. 10), got {k!r}.")
-    return int(k)
+    """``k`` must be a positive whole number (top-K lists, HR@K): :func:`ncf_helpers.common.whole_number`."""
+    return whole_number(k, name)
 
 
 # ------------------------------------------------------------------------------------------------ file columns

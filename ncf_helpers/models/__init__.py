@@ -18,14 +18,10 @@ This is the first module (left to right: data, interactions, similarity, classic
 imports TensorFlow / Keras.
 """
 
-import os as _os
-
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from .adapter import KerasRecommender, fit_model  # noqa: E402
-from .builders import DEFAULTS, LABEL_DEFAULTS, VALID_INTERACTIONS, build_model  # noqa: E402
-from .serving import TwoTowerIndex, VectorIndex, serving_cost  # noqa: E402
-from .training import epoch_rows, train  # noqa: E402
+from .adapter import KerasRecommender, fit_model
+from .builders import DEFAULTS, LABEL_DEFAULTS, VALID_INTERACTIONS, build_model
+from .serving import TwoTowerIndex, VectorIndex, serving_cost
+from .training import epoch_rows, train
 
 # What lessons and learners call. Everything else (the builders' helpers such as item_vectors or output_of,
 # BACKENDS, TrainHistory, ...) is imported from its submodule: builders, training, adapter, scoring, serving.

@@ -21,11 +21,7 @@ per-epoch evaluation of :func:`train` costs little next to an epoch (~2 s).
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from .builders import (  # noqa: E402
+from .builders import (
     BUILD_OPTIONS,
     DEFAULTS,
     PRETRAINED_NEUMF,
@@ -34,8 +30,8 @@ from .builders import (  # noqa: E402
     table_sizes,
     user_genre_profile,
 )
-from .scoring import KerasScorer  # noqa: E402
-from .training import TRAIN_OPTIONS, TrainHistory, train  # noqa: E402
+from .scoring import KerasScorer
+from .training import TRAIN_OPTIONS, TrainHistory, train
 
 
 class KerasRecommender(KerasScorer):

@@ -44,17 +44,14 @@ version for comparison.
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+from keras import layers, ops
 
-from typing import Any  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers, ops  # noqa: E402
-
-from ncf_helpers.registry import INTERACTIONS  # noqa: E402
+from ncf_helpers.common import set_seed, whole_number
+from ncf_helpers.registry import INTERACTIONS
 
 VALID_INTERACTIONS = INTERACTIONS  # ncf_helpers.registry
 """The values ``build_model(..., interaction=...)`` accepts."""
@@ -199,9 +196,10 @@ class ColdStartGate(layers.Layer):
 
 # ------------------------------------------------------------------------------------------ validation
 def _check_positive_int(value, name: str, hint: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) <= 0:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}. {hint}")
-    return int(value)
+    try:
+        return whole_number(value, name)
+    except ValueError as exc:
+        raise ValueError(f"{exc} {hint}") from None
 
 
 def _check_hidden(hidden, interaction: str) -> tuple[int, ...]:
@@ -213,13 +211,13 @@ def _check_hidden(hidden, interaction: str) -> tuple[int, ...]:
         sizes = tuple(hidden)
     except TypeError:
         raise ValueError(f"hidden must be a tuple of layer sizes such as (10, 10), got {hidden!r}.") from None
-    for h in sizes:
-        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or int(h) <= 0:
-            raise ValueError(
-                f"hidden={sizes!r} for {interaction!r}: every layer needs at least one unit (positive whole "
-                "numbers such as (10, 10)); use hidden=() for no hidden layer."
-            )
-    return tuple(int(h) for h in sizes)
+    try:
+        return tuple(whole_number(h, "every hidden layer size") for h in sizes)
+    except ValueError:
+        raise ValueError(
+            f"hidden={sizes!r} for {interaction!r}: every layer needs at least one unit (positive whole "
+            "numbers such as (10, 10)); use hidden=() for no hidden layer."
+        ) from None
 
 
 def _check_features(features, rows: int, what: str, rows_name: str) -> np.ndarray | None:
@@ -426,7 +424,7 @@ def build_model(
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha!r}.")
     if seed is not None:
-        keras.utils.set_random_seed(int(seed))
+        set_seed(seed)
 
     user = keras.Input(shape=(), dtype="int32", name="user_idx")
     item = keras.Input(shape=(), dtype="int32", name="item_idx")

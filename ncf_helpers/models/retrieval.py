@@ -30,19 +30,16 @@ Shapes: ``B`` = batch size, ``d`` = embedding_dim (the towers' output width), ``
 
 from __future__ import annotations
 
-import os
+import time
+from dataclasses import dataclass, field
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
 
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers, ops  # noqa: E402
-
-from ..data.splits import positives  # noqa: E402
+from ..common import set_seed, whole_number
+from ..data.splits import positives
 
 __all__ = [
     "LOSSES",
@@ -195,7 +192,7 @@ def build_towers(
       frozen ``item_features [num_items, k]`` table (genres, title words, tags), through ``Dense(embedding_dim)``.
       ``item_id=False`` with features is a content-only tower: it gives a vector to any item that has features.
     """
-    keras.utils.set_random_seed(int(seed))
+    set_seed(seed)
     reg = keras.regularizers.L2(l2) if l2 else None
     user = keras.Input(shape=(), dtype="int32", name="user_idx")
     x = layers.Embedding(num_users, embedding_dim, embeddings_regularizer=reg, name="user_embedding")(user)
@@ -339,12 +336,9 @@ def fit_retrieval(
         if value is not None:
             cfg[key] = value
     for key in ("epochs", "batch_size", "embedding_dim"):
-        if isinstance(cfg[key], bool) or not isinstance(cfg[key], (int, np.integer)) or cfg[key] <= 0:
-            raise ValueError(f"{key} must be a positive whole number, got {cfg[key]!r}.")
-    if loss in ("bce", "mixed") and (
-        not isinstance(cfg["num_negatives"], (int, np.integer)) or cfg["num_negatives"] < 1
-    ):
-        raise ValueError(f"loss={loss!r} needs num_negatives >= 1, got {cfg['num_negatives']!r}.")
+        cfg[key] = whole_number(cfg[key], key)
+    if loss in ("bce", "mixed"):
+        cfg["num_negatives"] = whole_number(cfg["num_negatives"], "num_negatives", hint=f"loss={loss!r} needs it")
     rows = positives(split.train if train is None else train)
     users = rows["user_idx"].to_numpy(np.int32)
     items = rows["item_idx"].to_numpy(np.int32)

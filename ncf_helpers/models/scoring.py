@@ -6,23 +6,19 @@ for how scoring is batched and what it costs. Imports Keras.
 
 from __future__ import annotations
 
-import os
+import warnings
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
 
-import tempfile  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from ..classic.base import Recommender  # noqa: E402
-from ..data.checks import check_indices, check_k  # noqa: E402
-from ..data.splits import positives  # noqa: E402
-from .builders import (  # noqa: E402
+from ..classic.base import Recommender
+from ..common import atomic_path
+from ..data.checks import check_indices, check_k
+from ..data.splits import positives
+from .builders import (
     BUILD_OPTIONS,
     ColdStartGate,
     check_interaction,
@@ -266,19 +262,11 @@ class KerasScorer(Recommender):
         path = Path(path)
         if path.suffix != ".keras":
             raise ValueError(f"Keras models are saved as .keras files; got {str(path)!r}. Use e.g. 'model.keras'.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-        os.close(fd)
-        try:
-            with warnings.catch_warnings():
-                # Keras 3.15 + numpy 2 warn inside model.save ("__array__ implementation doesn't accept a copy
-                # keyword"); harmless and not actionable by a learner.
-                warnings.filterwarnings("ignore", message=r"__array__ implementation", category=DeprecationWarning)
-                self.model.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        with atomic_path(path) as tmp, warnings.catch_warnings():
+            # Keras 3.15 + numpy 2 warn inside model.save ("__array__ implementation doesn't accept a copy
+            # keyword"); harmless and not actionable by a learner.
+            warnings.filterwarnings("ignore", message=r"__array__ implementation", category=DeprecationWarning)
+            self.model.save(tmp)
         return path
 
     @classmethod

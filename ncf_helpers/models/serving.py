@@ -13,32 +13,19 @@ Lesson 07 adds that index: :class:`VectorIndex` answers "the ``k`` largest ``q .
 
 from __future__ import annotations
 
-import os
+import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
 
-import time  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from ..data.checks import check_indices, check_k  # noqa: E402
-from ..data.splits import positives  # noqa: E402
-from .adapter import KerasRecommender  # noqa: E402
-from .builders import interaction_of, item_vectors, output_of, table_sizes  # noqa: E402
-from .scoring import _sigmoid  # noqa: E402
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` largest entries of each row, best first (ties by index, like a stable argsort)."""
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    vals = np.take_along_axis(scores, top, axis=1)
-    order = np.lexsort((top, -vals), axis=1)
-    return np.take_along_axis(top, order, axis=1)
-
+from ..common import top_k
+from ..data.checks import check_indices, check_k
+from ..data.splits import positives
+from .adapter import KerasRecommender
+from .builders import interaction_of, item_vectors, output_of, table_sizes
+from .scoring import _sigmoid
 
 BACKENDS = ("exact", "faiss-flat", "faiss-ivf", "faiss-ivfpq", "faiss-hnsw")
 """The values :class:`VectorIndex` (and ``TwoTowerIndex(backend=...)``) accept."""
@@ -165,13 +152,13 @@ class VectorIndex:
         k = min(k, self.num_items)
         if self.backend == "exact":
             s = q @ self.vectors.T
-            top = _top_k(s, k)
+            top = top_k(s, k)
             return top.astype(np.int64), np.take_along_axis(s, top, axis=1)
         _, found = self._index.search(q, k)
         found = found.astype(np.int64)
         ok = found >= 0
         scores = np.where(ok, np.einsum("nd,nkd->nk", q, self.vectors[np.where(ok, found, 0)]), -np.inf)
-        order = np.argsort(-scores, axis=1, kind="stable")  # exact scores, best first
+        order = np.lexsort((found, -scores), axis=1)  # exact scores, best first; ties: the lower index first
         return np.take_along_axis(found, order, axis=1), np.take_along_axis(scores, order, axis=1).astype(np.float32)
 
 
@@ -276,7 +263,7 @@ class TwoTowerIndex:
             hi = np.searchsorted(self._seen, (users + 1) * self.num_items)
             for row in range(len(users)):  # a handful of users per request
                 s[row, self._seen[lo[row] : hi[row]] - users[row] * self.num_items] = -np.inf
-        top = _top_k(s, k)
+        top = top_k(s, k)
         vals = np.take_along_axis(s, top, axis=1)
         if scalar:
             return pd.DataFrame({"rank": np.arange(1, top.shape[1] + 1), "item_idx": top[0], "score": vals[0]})
@@ -380,7 +367,7 @@ def serving_cost(scorer, index: TwoTowerIndex, users=None, k: int = 10, repeats:
 
     def pairwise(u):
         s = scorer._predict(np.full(n, u, dtype=np.int64), np.arange(n, dtype=np.int64))
-        return np.argpartition(-s, k - 1)[:k]
+        return top_k(s, k)
 
     def two_tower(u):
         return index.query(u, k)

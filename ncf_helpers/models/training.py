@@ -37,20 +37,17 @@ course's CSV pipeline on the same rows.
 
 from __future__ import annotations
 
-import os
+import time
+from dataclasses import dataclass, field
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import pandas as pd
 
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..data.splits import Split, sample_negatives  # noqa: E402
-from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes  # noqa: E402
-from .scoring import KerasScorer  # noqa: E402
+from ..common import set_seed, whole_number
+from ..data.splits import Split, sample_negatives
+from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes
+from .scoring import KerasScorer
 
 TRAIN_OPTIONS = (
     "epochs",
@@ -231,6 +228,46 @@ def epoch_rows(pos_u, pos_i, neg_u, neg_i, positive_keys, num_items, num_negativ
     return (u[order].astype(np.int32), np.concatenate(parts_i)[order].astype(np.int32), np.concatenate(parts_y)[order])
 
 
+def run_epoch(
+    model: keras.Model,
+    rows: tuple,
+    num_items: int,
+    num_negatives: int,
+    epoch: int,
+    *,
+    seed: int,
+    batch_size: int,
+    feed=None,
+    targets=None,
+    verbose=0,
+    callbacks=None,
+):
+    """One epoch of the course's training loop, shared by :func:`train` and lesson 04's ``fit_custom``.
+
+    ``rows = (pos_u, pos_i, neg_u, neg_i, positive_keys)``: the training positives, explicit negatives (int
+    arrays ``[n]``, possibly empty) and the sorted keys ``user * num_items + item`` of the positives. Epoch
+    ``epoch`` (0-based, counted from the first epoch ever trained) draws its negatives and shuffle from
+    ``numpy.random.default_rng([seed, epoch])`` (:func:`epoch_rows`) and runs one ``model.fit`` pass.
+    ``feed(user_idx, item_idx) -> inputs`` and ``targets(labels) -> y`` adapt the rows to a model with other
+    inputs or several outputs (default ``{"user_idx": u, "item_idx": i}`` and the float32 labels ``[n]``).
+    Returns ``(keras History, rows in the epoch)``.
+    """
+    pos_u, pos_i, neg_u, neg_i, keys = rows
+    rng = np.random.default_rng([int(seed), int(epoch)])
+    u, i, y = epoch_rows(pos_u, pos_i, neg_u, neg_i, keys, num_items, int(num_negatives), rng)
+    h = model.fit(
+        {"user_idx": u, "item_idx": i} if feed is None else feed(u, i),
+        y if targets is None else targets(y),
+        batch_size=int(batch_size),
+        epochs=int(epoch) + 1,
+        initial_epoch=int(epoch),
+        shuffle=False,
+        verbose=verbose,
+        callbacks=callbacks,
+    )
+    return h, len(u)
+
+
 def train(
     model: keras.Model,
     split,
@@ -258,7 +295,7 @@ def train(
     epochs : passes over the training positives (positive whole number).
     num_negatives : sampled negatives per positive, drawn anew each epoch (``>= 0``; the paper's 4).
     batch_size : rows per Adam step (4096 by default: see the module docstring for why).
-    seed : ``keras.utils.set_random_seed(seed + initial_epoch)`` is called first, and epoch ``e``'s negatives and
+    seed : ``set_seed(seed + initial_epoch)`` (``keras.utils.set_random_seed``) is called first, and epoch ``e``'s negatives and
         shuffling use ``numpy.random.default_rng([seed, e])``: the same seed gives the same history (on the
         same machine; build the model with the same ``seed`` too, as :func:`fit_model` does).
     verbose : Keras' progress output: ``"auto"``/``1`` a bar per epoch, ``2`` one line per epoch, ``0`` silent.
@@ -284,18 +321,12 @@ def train(
     epochs = defaults["epochs"] if epochs is None else epochs
     num_negatives = defaults["num_negatives"] if num_negatives is None else num_negatives
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
-    for name, value, low in (
-        ("epochs", epochs, 1),
-        ("batch_size", batch_size, 1),
-        ("num_negatives", num_negatives, 0),
-        ("initial_epoch", initial_epoch, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
-    if patience is not None and (
-        isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1
-    ):
-        raise ValueError(f"patience must be None or a whole number >= 1, got {patience!r}.")
+    epochs = whole_number(epochs, "epochs")
+    batch_size = whole_number(batch_size, "batch_size")
+    num_negatives = whole_number(num_negatives, "num_negatives", minimum=0)
+    initial_epoch = whole_number(initial_epoch, "initial_epoch", minimum=0)
+    if patience is not None:
+        patience = whole_number(patience, "patience", hint="or None for no early stopping")
     n_users, n_items = table_sizes(model)
     split = _as_split(split, n_users, n_items)
     if split.num_users > n_users or split.num_items > n_items:
@@ -316,7 +347,7 @@ def train(
             raise ValueError(f"Training {name} values must lie in [0, {size}); found {v.min()} to {v.max()}.")
     keys = np.unique(pos_u * n_items + pos_i)
 
-    keras.utils.set_random_seed(int(seed) + int(initial_epoch))
+    set_seed(seed + initial_epoch)
     set_known_items(model, np.unique(pos_i))
     if jit_compile is not None and bool(model.jit_compile) != bool(jit_compile):
         model.jit_compile = bool(jit_compile)
@@ -344,23 +375,21 @@ def train(
     best, best_weights, waited = -np.inf, None, 0
     start = time.perf_counter()
     for epoch in range(int(epochs)):
-        absolute = int(initial_epoch) + epoch
-        rng = np.random.default_rng([int(seed), absolute])
-        u, i, y = epoch_rows(pos_u, pos_i, neg_u, neg_i, keys, n_items, int(num_negatives), rng)
         t0 = time.perf_counter()
-        h = model.fit(
-            {"user_idx": u, "item_idx": i},
-            y,
-            batch_size=int(batch_size),
-            epochs=absolute + 1,
-            initial_epoch=absolute,
-            shuffle=False,
+        h, n_rows = run_epoch(
+            model,
+            (pos_u, pos_i, neg_u, neg_i, keys),
+            n_items,
+            num_negatives,
+            initial_epoch + epoch,
+            seed=seed,
+            batch_size=batch_size,
             verbose=verbose_flag,
             callbacks=cbs,
         )
         hist.train_seconds += time.perf_counter() - t0 - (evaluator.seconds - hist.eval_seconds if evaluator else 0)
         hist.eval_seconds = evaluator.seconds if evaluator else 0.0
-        hist.rows_per_epoch = len(u)
+        hist.rows_per_epoch = n_rows
         for key, values in h.history.items():
             hist.history.setdefault(key, []).extend(float(v) for v in values)
         hist.history.setdefault("seconds", []).append(time.perf_counter() - start)

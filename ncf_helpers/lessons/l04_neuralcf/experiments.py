@@ -25,24 +25,21 @@ ids) are trained by :func:`fit_custom`, the same loop: fresh negatives every epo
 
 from __future__ import annotations
 
-import os
+import time
+from collections.abc import Callable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
+import pandas as pd
+from keras import layers, ops
 
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from keras import layers, ops  # noqa: E402
-
-from ncf_helpers.classic.base import Recommender  # noqa: E402
-from ncf_helpers.data.checks import check_k  # noqa: E402
-from ncf_helpers.models import epoch_rows  # noqa: E402
-from ncf_helpers.models.builders import interaction_of, output_of  # noqa: E402
-from ncf_helpers.models.serving import inner_product_form  # noqa: E402  (lesson 04 shows it)
-from ncf_helpers.similarity import nearest_by_cosine  # noqa: E402
+from ncf_helpers.classic.base import Recommender
+from ncf_helpers.common import set_seed, top_k, whole_number
+from ncf_helpers.data.checks import check_k
+from ncf_helpers.models.builders import interaction_of, output_of
+from ncf_helpers.models.serving import inner_product_form  # (lesson 04 shows it)
+from ncf_helpers.models.training import run_epoch
+from ncf_helpers.similarity import nearest_by_cosine
 
 __all__ = [
     "ADAM_SLOTS",
@@ -67,12 +64,6 @@ __all__ = [
 ]
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) <= 0:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}.")
-    return int(value)
-
-
 def _default_feed(u: np.ndarray, i: np.ndarray) -> dict:
     return {"user_idx": u.astype(np.int32), "item_idx": i.astype(np.int32)}
 
@@ -89,19 +80,20 @@ def fit_custom(
     feed: Callable[[np.ndarray, np.ndarray], dict] | None = None,
     targets: Callable[[np.ndarray], object] | None = None,
 ) -> pd.DataFrame:
-    """Train any compiled Keras model on ``split.train`` the way :func:`ncf_helpers.models.train` does. Lesson 04.
+    """Train any compiled Keras model on ``split.train`` with :func:`ncf_helpers.models.train`'s loop. Lesson 04.
 
     Every epoch pairs each training positive with ``num_negatives`` freshly sampled items (label 0), shuffles,
-    and runs one pass of ``model.fit``. ``feed(user_idx, item_idx) -> dict`` builds the model's inputs from
+    and runs one pass of ``model.fit``: the same :func:`ncf_helpers.models.training.run_epoch` and seeding as
+    ``train`` (``set_seed(seed)``, then epoch ``e``'s rows from ``default_rng([seed, e])``), so a model
+    ``train`` can fit sees the same rows here. ``feed(user_idx, item_idx) -> dict`` builds the model's inputs from
     int arrays ``[n]`` (default ``{"user_idx": ..., "item_idx": ...}``); ``targets(labels) -> y`` the targets
     (default: the float32 labels ``[n]``; a multi-output model needs one entry per output).
 
     Returns a DataFrame ``epoch, loss, seconds`` (one row per epoch, ``seconds`` cumulative).
     """
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size")
-    if isinstance(num_negatives, bool) or not isinstance(num_negatives, (int, np.integer)) or num_negatives < 1:
-        raise ValueError(f"num_negatives must be a whole number >= 1, got {num_negatives!r}.")
+    epochs = whole_number(epochs, "epochs")
+    batch_size = whole_number(batch_size, "batch_size")
+    num_negatives = whole_number(num_negatives, "num_negatives")
     df = split.train_positives()
     if len(df) == 0:
         raise ValueError("The split has no training positives to learn from.")
@@ -109,14 +101,19 @@ def fit_custom(
     pos_i = df["item_idx"].to_numpy(np.int64)
     empty = pos_u[:0]
     keys = split.train_keys()
-    feed = feed or _default_feed
-    keras.utils.set_random_seed(int(seed))
-    rng = np.random.default_rng(int(seed))
+    seed = set_seed(seed)
     rows, start = [], time.perf_counter()
     for epoch in range(epochs):
-        u, i, y = epoch_rows(pos_u, pos_i, empty, empty, keys, split.num_items, int(num_negatives), rng)
-        h = model.fit(
-            feed(u, i), y if targets is None else targets(y), batch_size=batch_size, epochs=1, shuffle=False, verbose=0
+        h, _ = run_epoch(
+            model,
+            (pos_u, pos_i, empty, empty, keys),
+            split.num_items,
+            num_negatives,
+            epoch,
+            seed=seed,
+            batch_size=batch_size,
+            feed=feed or _default_feed,
+            targets=targets,
         )
         rows.append({"epoch": epoch + 1, "loss": float(h.history["loss"][-1]), "seconds": time.perf_counter() - start})
         if not np.isfinite(rows[-1]["loss"]):
@@ -173,16 +170,16 @@ def build_raw_id_model(
     to 9,741 would also wreck the optimisation); it still fails, because the model can only learn functions
     that are smooth in the ID, and item 1234 has nothing to do with item 1235.
     """
-    _positive_int(num_users, "num_users")
-    _positive_int(num_items, "num_items")
-    keras.utils.set_random_seed(int(seed))
+    whole_number(num_users, "num_users")
+    whole_number(num_items, "num_items")
+    set_seed(seed)
     user = keras.Input(shape=(), dtype="int32", name="user_idx")
     item = keras.Input(shape=(), dtype="int32", name="item_idx")
     u = ops.expand_dims(ops.cast(user, "float32"), -1) / float(max(num_users - 1, 1))
     i = ops.expand_dims(ops.cast(item, "float32"), -1) / float(max(num_items - 1, 1))
     x = layers.Concatenate(name="ids_as_numbers")([u, i])
     for k, units in enumerate(hidden, start=1):
-        x = layers.Dense(_positive_int(units, "hidden sizes"), activation="relu", name=f"hidden_{k}")(x)
+        x = layers.Dense(whole_number(units, "hidden sizes"), activation="relu", name=f"hidden_{k}")(x)
     out = layers.Dense(1, name="prediction")(x)
     model = keras.Model({"user_idx": user, "item_idx": item}, out, name="raw_ids")
     model.compile(
@@ -219,8 +216,8 @@ def negative_coverage(split, epochs: int = 8, num_negatives: int = 4, *, seed: i
     """
     from ncf_helpers.data.splits import sample_negatives
 
-    epochs = _positive_int(epochs, "epochs")
-    num_negatives = _positive_int(num_negatives, "num_negatives")
+    epochs = whole_number(epochs, "epochs")
+    num_negatives = whole_number(num_negatives, "num_negatives")
     train = split.train_positives()
     u = train["user_idx"].to_numpy(np.int64)
     n_items = split.num_items
@@ -309,7 +306,7 @@ def score_vs_dot(
         i = pairs["item_idx"].to_numpy(np.int64)
         positive = pairs["positive"].to_numpy(bool) if "positive" in pairs.columns else np.zeros(len(u), bool)
     else:
-        num_pairs = _positive_int(num_pairs, "num_pairs")
+        num_pairs = whole_number(num_pairs, "num_pairs")
         rng = np.random.default_rng(seed)
         train = split.train_positives()
         n_pos = num_pairs // 2
@@ -333,11 +330,11 @@ def score_vs_dot(
 
 
 def _top_k_excluding(scores: np.ndarray, seen: list[np.ndarray], k: int) -> np.ndarray:
-    """Top-``k`` columns of each row of ``scores`` ``[n, num_items]`` (unordered), skipping ``seen[row]``."""
+    """Top-``k`` columns of each row of ``scores`` ``[n, num_items]``, best first, skipping ``seen[row]``."""
     s = np.array(scores, dtype=np.float64, copy=True)
     for row, items in enumerate(seen):
         s[row, items] = -np.inf
-    return np.argpartition(-s, k - 1, axis=1)[:, :k]
+    return top_k(s, k)
 
 
 def top_k_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -426,7 +423,7 @@ def _dot_heads(num_users: int, num_items: int, embedding_dims, hidden, learning_
     ``dot_<d>`` (learned ``p_u . q_i``) and ``mlp_<d>`` (learned embeddings -> concat -> MLP). The heads share
     no weights, so training them side by side in one ``fit`` equals training them one after another (the sum of
     independent losses has independent gradients), at the per-step cost of about one model."""
-    keras.utils.set_random_seed(int(seed))
+    set_seed(seed)
     user = keras.Input(shape=(), dtype="int32", name="user_idx")
     item = keras.Input(shape=(), dtype="int32", name="item_idx")
     outputs = {}
@@ -484,8 +481,8 @@ def learn_dot_product(
     *noise-free* true score; ``naive_rmse`` is the error of always predicting 0 (about 1): a model is useful
     only well below it. With every setting the dot product wins, by far when ``d`` is larger and data scarce.
     """
-    dims = tuple(_positive_int(d, "embedding_dims") for d in embedding_dims)
-    sizes = tuple(_positive_int(n, "num_train") for n in num_train)
+    dims = tuple(whole_number(d, "embedding_dims") for d in embedding_dims)
+    sizes = tuple(whole_number(n, "num_train") for n in num_train)
     cells = num_users * num_items
     if max(sizes) + num_test > cells:
         raise ValueError(
@@ -591,7 +588,7 @@ def memory_table(
 def hash_buckets(raw_ids, num_bins: int) -> np.ndarray:
     """The bucket ``keras.layers.Hashing(num_bins)`` puts each raw id in: int64 ``[n]`` in ``[0, num_bins)``.
     Deterministic (FarmHash of the id), the same on every machine. Lesson 04."""
-    num_bins = _positive_int(num_bins, "num_bins")
+    num_bins = whole_number(num_bins, "num_bins")
     ids = np.asarray(raw_ids, dtype=np.int64).reshape(-1)
     if num_bins == 1:
         return np.zeros(len(ids), dtype=np.int64)
@@ -641,7 +638,7 @@ def _check_heads(heads) -> list[tuple[str, int | None]]:
             ) from None
         if side not in ("exact", "user", "item"):
             raise ValueError(f"side must be 'exact', 'user' or 'item', got {side!r}.")
-        out.append((side, None if side == "exact" else _positive_int(n, "num_bins")))
+        out.append((side, None if side == "exact" else whole_number(n, "num_bins")))
     if len({_head_key(*h) for h in out}) != len(out):
         raise ValueError(f"The heads {heads!r} repeat a configuration; list each (side, num_bins) once.")
     return out
@@ -671,10 +668,10 @@ def build_hashed_model(
     another, at about the per-step cost of one. (``jit_compile=True`` works because hashing happens outside
     the model, but on a 2-core CPU XLA's compile time outweighs its faster steps for a few epochs.)
     """
-    _positive_int(num_users, "num_users")
-    _positive_int(num_items, "num_items")
+    whole_number(num_users, "num_users")
+    whole_number(num_items, "num_items")
     heads = _check_heads(heads)
-    keras.utils.set_random_seed(int(seed))
+    set_seed(seed)
     reg = keras.regularizers.L2(l2) if l2 else None
     inputs, outputs = {}, {}
     for side, n in heads:

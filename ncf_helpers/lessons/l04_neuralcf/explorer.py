@@ -36,6 +36,7 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from ncf_helpers.common import whole_number
 from ncf_helpers.ui.base import Explorer, Progress, ResultCache, data_key, figure_png, shared
 
 __all__ = [
@@ -476,14 +477,10 @@ def train_interaction(
     if interaction not in INTERACTIONS:
         raise ValueError(f"Unknown interaction {interaction!r}; choose one of {', '.join(INTERACTIONS)}.")
     hidden = parse_layers(hidden)
-    for name, value, low in (
-        ("embedding_dim", embedding_dim, 1),
-        ("epochs", epochs, 1),
-        ("num_negatives", num_negatives, 1),
-        ("seed", seed, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
+    embedding_dim = whole_number(embedding_dim, "embedding_dim")
+    epochs = whole_number(epochs, "epochs")
+    num_negatives = whole_number(num_negatives, "num_negatives")
+    seed = whole_number(seed, "seed", minimum=0)
     progress = progress or Progress()
     from ncf_helpers.evaluate import evaluate
     from ncf_helpers.models import fit_model

@@ -191,7 +191,9 @@ def _towers(num_users: int, num_items: int, d: int, seed: int):
     """Two small Keras towers (Embedding -> Dense) with fixed random weights: ids ``[batch]`` -> ``[batch, d]``."""
     import keras
 
-    keras.utils.set_random_seed(seed)
+    from ncf_helpers.common import set_seed
+
+    set_seed(seed)
     towers = []
     for n, name in ((num_users, "user_tower"), (num_items, "item_tower")):
         ids = keras.Input(shape=(), dtype="int32", name=name.split("_")[0] + "_idx")

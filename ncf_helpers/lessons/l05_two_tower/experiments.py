@@ -23,11 +23,10 @@ Every function is deterministic by ``seed`` (timings aside) and returns plain nu
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 
+from ncf_helpers.common import latency_ms, set_seed, top_k
 from ncf_helpers.lessons.l04_neuralcf.experiments import neighbour_genre_overlap  # defined in lesson 04
 from ncf_helpers.similarity import nearest_by_cosine
 
@@ -81,25 +80,6 @@ def _metrics(scores: np.ndarray, k: int) -> dict:
     return {f"hr@{k}": float(per["hr"].mean()), f"ndcg@{k}": float(per["ndcg"].mean())}
 
 
-def _race(fns: dict, repeats: int) -> dict:
-    """Milliseconds of ``repeats`` calls ``fn(r)`` of every function in ``fns`` (``{label: fn}``), after one
-    warm-up call each (tracing, caches). The functions take turns, so a burst of other work on the machine
-    slows all of them alike instead of whichever happened to be running. Returns ``{label: float array}``."""
-    for fn in fns.values():
-        fn(0)
-    out = {label: np.empty(repeats) for label in fns}
-    for r in range(repeats):
-        for label, fn in fns.items():
-            t0 = time.perf_counter()
-            fn(r)
-            out[label][r] = (time.perf_counter() - t0) * 1000.0
-    return out
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    return np.argpartition(-scores, k - 1)[:k]
-
-
 def _dot_all(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
     """``vectors [n, d] @ query [d]`` with numpy's own single-threaded loop (``einsum``), not multi-threaded
     BLAS: right after a TensorFlow call, TensorFlow's worker threads still hold the CPU cores and a threaded
@@ -135,12 +115,12 @@ def catalogue_scaling(
         vecs = base[rng.integers(0, base.shape[0], n)]
 
         def pairwise(_r, users=users, items=items):
-            return _top_k(scorer.score(users, items), k)
+            return top_k(scorer.score(users, items), k)
 
         def two_tower(_r, vecs=vecs):
-            return _top_k(_dot_all(vecs, index.user_vectors([int(user_idx)])[0]), k)
+            return top_k(_dot_all(vecs, index.user_vectors([int(user_idx)])[0]), k)
 
-        times = _race({"score every pair (MLP)": pairwise, "two-tower index": two_tower}, repeats)
+        times = latency_ms({"score every pair (MLP)": pairwise, "two-tower index": two_tower}, repeats)
         for method, net_rows in (("score every pair (MLP)", n), ("two-tower index", 1)):
             ms = times[method]
             rows.append(
@@ -207,7 +187,7 @@ def original_two_tower(
     import keras
     from keras import layers
 
-    keras.utils.set_random_seed(int(seed))
+    set_seed(seed)
     user = keras.Input(shape=(), dtype="int32", name="user_idx")
     item = keras.Input(shape=(), dtype="int32", name="item_idx")
     user_tower = keras.Sequential([layers.Dense(h, activation="relu") for h in hidden], name="user_tower")
@@ -427,7 +407,7 @@ def query_latency(index, num_context: int = 34, *, repeats: int = 50, k: int = 1
     cached = user_vectors(index.model)  # [num_users, d], computed once
     users = rng.integers(0, index.num_users, repeats + 1)
     emb_dim = index.model.get_layer("user_embedding").output_dim
-    keras.utils.set_random_seed(seed)
+    set_seed(seed)
     u_in = keras.Input(shape=(), dtype="int32", name="user_idx")
     c_in = keras.Input(shape=(num_context,), dtype="float32", name="context")
     x = keras.layers.Embedding(index.num_users, emb_dim, name="user_embedding")(u_in)
@@ -444,17 +424,17 @@ def query_latency(index, num_context: int = 34, *, repeats: int = 50, k: int = 1
     context[0, rng.integers(0, num_context)] = 1.0
 
     def from_cache(r):
-        return _top_k(_dot_all(items, cached[users[r]]), k)
+        return top_k(_dot_all(items, cached[users[r]]), k)
 
     def user_tower(r):
-        return _top_k(_dot_all(items, index.user_vectors([int(users[r])])[0]), k)
+        return top_k(_dot_all(items, index.user_vectors([int(users[r])])[0]), k)
 
     def query_tower(r):
         vec = encode(tf.constant([int(users[r])], tf.int32), tf.constant(context)).numpy()[0]
-        return _top_k(_dot_all(items, vec), k)
+        return top_k(_dot_all(items, vec), k)
 
     calls = {"cached user vector": 0, "user tower per request": 1, "query tower with context": 1}
-    times = _race(
+    times = latency_ms(
         {
             "cached user vector": from_cache,
             "user tower per request": user_tower,

@@ -25,8 +25,6 @@ which compare the Keras models' defaults with the recorded ones.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ncf_helpers.common import atomic_write
 from ncf_helpers.registry import MODELS as MODEL_INFO
 
 __all__ = [
@@ -454,18 +453,7 @@ def save_recorded(
         "info": dict(info or {}),
         "runs": [_run_doc(c, sp, cu) for c, sp, cu in runs],
     }
-    target = _recorded_path(dataset, path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, separators=(",", ":"))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; this is a file to share
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(_recorded_path(dataset, path), json.dumps(doc, separators=(",", ":")))
 
 
 def find_recorded(

@@ -20,14 +20,14 @@ Imports TensorFlow (through :mod:`ncf_helpers.models`) only inside the functions
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ncf_helpers.common import atomic_write, latency_ms, top_k
 
 __all__ = [
     "CONTEXT_NAMES",
@@ -156,7 +156,7 @@ def popularity_profile(models: dict, split, bins: int = 10, k: int = 100) -> pd.
         s = np.asarray(model.score_all(users), np.float64)
         centred = s - s.mean(axis=1, keepdims=True)
         s[known] = -np.inf
-        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        top = top_k(s, k)
         share = np.bincount(bin_of[top.ravel()], minlength=bins) / top.size
         mean_score = np.bincount(bin_of, weights=centred.mean(axis=0), minlength=bins) / np.bincount(
             bin_of, minlength=bins
@@ -235,8 +235,7 @@ def _candidates(model, split, rows, n: int):
     known = _mask_from_keys(split.positive_keys(), users, split.num_items)
     known[np.arange(len(users)), targets] = False
     s[known] = -np.inf
-    top = np.argpartition(-s, n - 1, axis=1)[:, :n]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(s, top, axis=1), axis=1, kind="stable"), axis=1)
+    top = top_k(s, n)
     return users, targets, top, np.take_along_axis(s, top, axis=1)
 
 
@@ -346,7 +345,7 @@ def context_comparison(
 
     def top_n(vec, n=candidates):
         s = np.einsum("nd,d->n", items, vec)
-        t = np.argpartition(-s, n - 1)[:n]
+        t = top_k(s, n)
         return t, s[t]
 
     def none(r):
@@ -363,9 +362,7 @@ def context_comparison(
         X = _ranker_features(s[None, :], t[None, :], ts[j : j + 1], rel_years, pop)
         return t[np.argsort(-ranker.score(X)[0])][:10]
 
-    from ncf_helpers.lessons.l05_two_tower.experiments import _race
-
-    times = _race({"none": none, "query": query_tower, "ranker": ranked}, int(repeats))
+    times = latency_ms({"none": none, "query": query_tower, "ranker": ranked}, int(repeats))
     cost = {
         "no context (retrieval only)": ("none", 0),
         "context in the query tower": ("query", 1),
@@ -549,14 +546,8 @@ def synthetic_catalogue(vectors, num_items: int, seed: int = 0) -> np.ndarray:
 
 def _search_ms(index, queries, k: int, repeats: int) -> np.ndarray:
     """Milliseconds of single-query searches (one query per call, as a service answers requests)."""
-    index.search(queries[:1], k)
-    out = np.empty(repeats)
-    for r in range(repeats):
-        q = queries[r % len(queries) : r % len(queries) + 1]
-        t0 = time.perf_counter()
-        index.search(q, k)
-        out[r] = (time.perf_counter() - t0) * 1000.0
-    return out
+    n = len(queries)
+    return latency_ms({"search": lambda r: index.search(queries[r % n : r % n + 1], k)}, repeats)["search"]
 
 
 DEFAULT_SETTINGS = (
@@ -739,17 +730,7 @@ def _merge_and_write(target: Path, tables: dict, fingerprint: str, dataset: str,
             for name, t in tables.items()
         }
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=0)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, json.dumps(doc, indent=0))
 
 
 def find_recorded(split, dataset: str, *, path=None, verbose: bool = True) -> dict | None:
