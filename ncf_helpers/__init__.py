@@ -1,11 +1,16 @@
 """Helpers for the neural collaborative filtering course.
 
-The package follows the course's arc, one module per concept (see ``ARCHITECTURE.md`` in the repository):
+Three floors, each importing only the ones below it (``[tool.importlinter]`` in ``pyproject.toml``, checked by
+``make lint``):
 
-``data`` -> ``interactions`` -> ``similarity`` -> ``classic`` -> ``evaluate`` -> ``models`` -> ``plots``
--> ``widgets`` -> ``exercises`` / ``student``.
+* the core, TensorFlow-free and headless: ``common`` (one helper per mechanism: top-k, whole numbers, atomic
+  writes, seeding, latency), ``data`` and ``registry``, then ``interactions``, ``similarity``, ``classic`` and
+  ``evaluate``;
+* ``models``: the Keras builders, the training loop, the adapter and the serving indexes;
+* ``lessons/lNN_<name>/``: everything lesson NN calls beyond the core and ``models`` (experiments, figures,
+  explorer, exercise checks), over the shared ``ui`` pieces and ``checks``.
 
-Nothing above ``models`` imports TensorFlow, so ``import ncf_helpers.data`` (lessons 01-03) is fast.
+``import ncf_helpers.data`` (lessons 01-03) never loads TensorFlow.
 """
 
 import os as _os

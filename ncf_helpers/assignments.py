@@ -48,6 +48,8 @@ from .common import atomic_path
 from .lessons import LESSON_PACKAGES
 from .student import BEGIN, CODE_STUB, END
 
+__all__ = ["Exercise", "POINTS", "assignment_id", "main", "run_nbgrader", "tag_lessons", "tag_notebook", "write_course"]
+
 SCHEMA_VERSION = 3
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
 DEFAULT_POINTS = 1

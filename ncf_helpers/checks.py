@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+__all__ = ["ExerciseIncomplete", "ExerciseIncorrect", "Passed", "exercise", "expect", "expect_close", "number"]
+
 
 class ExerciseIncomplete(AssertionError):
     """The exercise still holds the stub (``raise NotImplementedError``)."""

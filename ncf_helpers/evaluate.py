@@ -32,6 +32,20 @@ from .common import whole_number
 from .data.checks import check_k
 from .data.splits import positives
 
+__all__ = [
+    "DEFAULT_NEGATIVES",
+    "EvalResult",
+    "PROTOCOLS",
+    "ScoreTable",
+    "compare",
+    "evaluate",
+    "extend_negatives",
+    "max_negatives",
+    "metrics_from_counts",
+    "paired_bootstrap",
+    "protocol_curve",
+]
+
 PROTOCOLS = ("sampled", "full", "rating", "labels")
 
 

@@ -21,6 +21,16 @@ import scipy.sparse as sp
 
 from .data.checks import check_indices, check_k
 
+__all__ = [
+    "cooccurrence",
+    "density",
+    "interaction_matrix",
+    "item_popularity",
+    "later_training_share",
+    "top_cooccurring",
+    "user_activity",
+]
+
 MEASURES = ("count", "confidence", "lift", "jaccard")
 
 

@@ -25,6 +25,8 @@ import numpy as np
 
 from .common import atomic_write, set_seed
 
+__all__ = ["RECORD_ENV", "SYNTHETIC_SIZES", "load_data", "record", "setup"]
+
 RECORD_ENV = "NCF_RECORD_FILE"
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .common import atomic_write
 
+__all__ = ["write_overrides"]
+
 OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 

@@ -22,6 +22,16 @@ import scipy.sparse as sp
 
 from .data.checks import check_k
 
+__all__ = [
+    "METRICS",
+    "nearest_by_cosine",
+    "neighbour_graph",
+    "pairwise",
+    "similarities_of",
+    "similarity_matrix",
+    "top_k_neighbours",
+]
+
 METRICS = ("cosine", "pearson", "jaccard")
 MAX_DENSE = 5000  # largest n for which similarity_matrix builds a dense [n, n] array (5000^2 x 8 B = 200 MB)
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import nbformat
 
+__all__ = ["BEGIN", "CODE_STUB", "END", "main", "make_student_copy", "make_student_notebook", "strip_solutions"]
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 CODE_STUB = ("# YOUR CODE HERE", 'raise NotImplementedError("Write your solution here, then run the check below.")')

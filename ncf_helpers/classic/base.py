@@ -16,6 +16,8 @@ from ..data._keys import unique_keys
 from ..data.checks import check_indices, check_k
 from ..data.splits import positives
 
+__all__ = ["Recommender", "train_arrays"]
+
 
 def train_arrays(train) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int | None, int | None]:
     """``(user_idx, item_idx, rating or None, num_users, num_items)`` from a ``Split`` or a DataFrame."""

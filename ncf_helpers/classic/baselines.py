@@ -7,6 +7,8 @@ import numpy as np
 from ..common import whole_number
 from .base import Recommender
 
+__all__ = ["Popularity", "RandomRecommender"]
+
 
 class Popularity(Recommender):
     """Recommend what most users interacted with (lesson 02's baseline, "TopPop" in the literature).

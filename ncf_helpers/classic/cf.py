@@ -23,6 +23,8 @@ from ..data.checks import check_k
 from ..similarity import METRICS, neighbour_graph, top_k_neighbours
 from .base import Recommender
 
+__all__ = ["ItemCF", "UserCF"]
+
 _PAIR_CELLS = 4_000_000  # cells of a user chunk's score rows in _pair_scores (sparse, at most ~50 MB)
 
 

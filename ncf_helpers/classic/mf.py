@@ -21,6 +21,8 @@ from ..data._keys import unique_keys
 from ..data.checks import check_indices, check_k
 from .base import Recommender
 
+__all__ = ["ExplicitMF", "ImplicitALS"]
+
 
 def _positive(value, name: str, allow_zero: bool = False) -> float:
     ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)

@@ -9,6 +9,8 @@ import pandas as pd
 
 from ..common import whole_number
 
+__all__ = ["check_indices", "check_integer_column", "check_k", "where"]
+
 
 def check_indices(user_idx, item_idx, num_users: int, num_items: int) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(user_idx, item_idx)`` as int64 arrays of one shape, or raise a ``ValueError`` that says what to do.

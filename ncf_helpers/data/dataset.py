@@ -10,6 +10,8 @@ import pandas as pd
 
 from .checks import check_integer_column, where
 
+__all__ = ["DUPLICATE_POLICIES", "Dataset", "check_items", "validate_ratings"]
+
 RATING_COLUMNS = ("user_id", "item_id", "rating", "timestamp")
 DUPLICATE_POLICIES = ("error", "last", "mean")
 

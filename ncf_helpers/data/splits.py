@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+__all__ = ["Split", "leave_last_one_out", "positives", "random_split", "sample_negatives", "temporal_split", "to_implicit"]
+
 if TYPE_CHECKING:  # pragma: no cover
     from .dataset import Dataset
 

@@ -8,6 +8,8 @@ import pandas as pd
 from ._keys import unique_keys
 from .dataset import Dataset
 
+__all__ = ["GENRES", "make_synthetic", "toy_matrix"]
+
 GENRES = (
     "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
     "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western", "Film-Noir",

@@ -33,6 +33,8 @@ from .builders import (
 from .scoring import KerasScorer
 from .training import TRAIN_OPTIONS, TrainHistory, train
 
+__all__ = ["KerasRecommender", "fit_model"]
+
 
 class KerasRecommender(KerasScorer):
     """A Keras model from :func:`build_model` as a :class:`~ncf_helpers.classic.base.Recommender`. Lesson 04.

@@ -53,6 +53,29 @@ from keras import layers, ops
 from ncf_helpers.common import set_seed, whole_number
 from ncf_helpers.registry import INTERACTIONS
 
+__all__ = [
+    "BUILD_OPTIONS",
+    "ColdStartGate",
+    "DEFAULTS",
+    "LABEL_DEFAULTS",
+    "PRETRAINED_NEUMF",
+    "VALID_INTERACTIONS",
+    "build_model",
+    "check_interaction",
+    "dot_output",
+    "gmf_output",
+    "interaction_of",
+    "item_vectors",
+    "load_pretrained",
+    "mlp_output",
+    "neumf_output",
+    "output_of",
+    "set_known_items",
+    "table_sizes",
+    "user_genre_profile",
+    "user_vectors",
+]
+
 VALID_INTERACTIONS = INTERACTIONS  # ncf_helpers.registry
 """The values ``build_model(..., interaction=...)`` accepts."""
 

@@ -29,6 +29,8 @@ from .builders import (
     user_vectors,
 )
 
+__all__ = ["KerasScorer"]
+
 
 def _compiled_predict(model: keras.Model):
     """One ``tf.function`` per model (cached on it): int32 ``[n]`` users and items -> float ``[n]`` outputs.

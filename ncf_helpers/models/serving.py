@@ -27,6 +27,8 @@ from .adapter import KerasRecommender
 from .builders import interaction_of, item_vectors, output_of, table_sizes
 from .scoring import _sigmoid
 
+__all__ = ["BACKENDS", "TwoTowerIndex", "VectorIndex", "inner_product_form", "serving_cost"]
+
 BACKENDS = ("exact", "faiss-flat", "faiss-ivf", "faiss-ivfpq", "faiss-hnsw")
 """The values :class:`VectorIndex` (and ``TwoTowerIndex(backend=...)``) accept."""
 

@@ -49,6 +49,8 @@ from ..data.splits import Split, sample_negatives
 from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes
 from .scoring import KerasScorer
 
+__all__ = ["TRAIN_OPTIONS", "TrainHistory", "epoch_rows", "run_epoch", "train"]
+
 TRAIN_OPTIONS = (
     "epochs",
     "num_negatives",

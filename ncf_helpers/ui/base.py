@@ -28,6 +28,18 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 from IPython.display import display
 
+__all__ = [
+    "Explorer",
+    "NULL_PROGRESS",
+    "Progress",
+    "ResultCache",
+    "SHARED_CACHE",
+    "data_key",
+    "figure_png",
+    "shared",
+    "show_figure",
+]
+
 
 class ResultCache:
     """Results keyed by configuration (a JSON-able dict), least recently used dropped past ``max_items``."""
