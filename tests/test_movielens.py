@@ -16,12 +16,12 @@ import os
 import re
 import socket
 import threading
-import urllib.request
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 
 from ncf_helpers.data import DATASETS, DataUnavailableError, data_dir_candidates, load_dataset, load_movielens
 from ncf_helpers.data import movielens as ml
@@ -289,33 +289,36 @@ def test_refused_connection(cache, refused_url):
     assert "connection refused" in str(err)
     assert err.reason == "connection refused"
     assert isinstance(err, RuntimeError)
-    assert err.__cause__ is not None  # the urllib error is chained, not the only message
+    assert err.__cause__ is not None  # the requests error is chained, not the only message
 
 
 @pytest.fixture
-def urlopen_timeouts(monkeypatch):
-    """The ``timeout=`` of every urllib.request.urlopen call the loader makes (the real call still runs)."""
+def request_timeouts(monkeypatch):
+    """The ``timeout=`` of every HTTP request the loader makes through pooch and requests (the real call still
+    runs)."""
     seen = []
-    real = urllib.request.urlopen
+    real = requests.Session.request
 
-    def spy(*args, **kwargs):
+    def spy(self, *args, **kwargs):
         seen.append(kwargs.get("timeout"))
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(urllib.request, "urlopen", spy)
+    monkeypatch.setattr(requests.Session, "request", spy)
     return seen
 
 
-def test_server_that_never_answers_times_out(cache, urlopen_timeouts):
+def test_server_that_never_answers_times_out(cache, request_timeouts):
     silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # accepts connections (backlog), never replies
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
     try:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         err = _expect_unavailable(cache, base_url=url, spec=fixture_spec(), timeout=(0.4, 7))
-        # the socket's own connect timeout (0.4 s) cut the request off, not the 0.4 + 0.5 s backstop thread
-        assert urlopen_timeouts == [0.4]
-        assert err.reason == "timed out after 0.4 s" and url in str(err)
+        # requests got (connect, read) = (0.4, 7); it would wait up to the read timeout (7 s) for the response
+        # headers, so the loader's backstop cut the request off after connect + 0.5 s, long before
+        assert request_timeouts == [(0.4, 7.0)]
+        assert err.reason == "no answer from 127.0.0.1 within 0.4 s (DNS lookup or connection timed out)"
+        assert url in str(err)
     finally:
         silent.close()
 
@@ -350,9 +353,9 @@ def test_hanging_dns_lookup_is_cut_off(cache, monkeypatch):
         release.set()
 
 
-def test_stalled_download_is_cut_off_by_the_read_timeout(server, cache, urlopen_timeouts):
+def test_stalled_download_is_cut_off_by_the_read_timeout(server, cache, request_timeouts):
     err = _expect_unavailable(cache, base_url=server.url + "/stall", spec=fixture_spec(), timeout=(5, 0.3))
-    assert urlopen_timeouts == [5.0]  # connect timeout for the request; the read timeout then bounds each read
+    assert request_timeouts == [(5.0, 0.3)]  # requests' (connect, read): the read timeout bounds each read
     # (the server sent 1,000 bytes, but a 64 KiB read() returns nothing until its block is full or the end comes)
     assert re.fullmatch(r"download stalled: no data for 0\.3 s after [\d,]+ bytes", err.reason), err.reason
     assert snapshot(cache) == []

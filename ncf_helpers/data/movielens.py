@@ -14,7 +14,7 @@ A folder counts as present when it holds the files the parser needs (:attr:`Movi
 :func:`data_dir_candidates` lists the folders searched. The base URL can be overridden with
 ``base_url=`` or the environment variable ``NCF_MOVIELENS_URL`` (the tests use a local server).
 
-Imports only the standard library, numpy, pandas and tqdm.
+Imports the standard library, numpy and pandas; a download uses pooch (and its requests and tqdm).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
-import http.client
 import os
 import shutil
 import socket
@@ -30,9 +29,7 @@ import ssl
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
 import zipfile
 import zlib
@@ -439,102 +436,116 @@ class _Failure(Exception):
         self.reason = reason
 
 
-def _reason(exc: BaseException, host: str, connect_timeout: float) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}".strip()
-    inner = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(inner, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(inner, socket.gaierror):
-        return f"cannot resolve host {host!r} (no internet connection or DNS?)"
-    if isinstance(inner, (socket.timeout, TimeoutError)):
-        return f"timed out after {connect_timeout:g} s"
-    if isinstance(inner, ssl.SSLError):
-        return f"TLS error: {inner}"
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the errors it wraps (requests and urllib3 keep them as cause, context, ``.reason`` or argument)."""
+    out, todo = [], [exc]
+    while todo:
+        e = todo.pop(0)
+        if isinstance(e, BaseException) and not any(e is o for o in out):
+            out.append(e)
+            todo += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args[:1]]
+    return out
+
+
+def _reason(exc: BaseException, host: str, timeout: tuple[float, float], state: dict) -> str:
+    import requests
+
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code} {exc.response.reason}".strip()
+    if isinstance(exc, (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error)):
+        return f"the downloaded file is not a valid zip (truncated or corrupt: {exc})"
+    causes = _causes(exc)
+    timed_out = any(isinstance(c, (TimeoutError, requests.Timeout)) for c in causes)
+    if "total" in state:  # the headers arrived; the body failed
+        # bytes saved, or read when more (urllib3's IncompleteRead counts the block it then drops)
+        read = [c.partial for c in causes if isinstance(getattr(c, "partial", None), int)]
+        received = max([state.get("received", 0), *read])
+        total = state["total"]
+        if timed_out:
+            return f"download stalled: no data for {timeout[1]:g} s after {received:,} bytes"
+        if total is not None and received < total:
+            return f"download truncated: got {received:,} of {total:,} bytes"
+        return f"download interrupted after {received:,} bytes ({type(exc).__name__})"
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"timed out after {timeout[0]:g} s"
+    if timed_out:
+        return f"no response from {host} within {timeout[1]:g} s"
+    for inner in causes:
+        if isinstance(inner, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(inner, socket.gaierror):
+            return f"cannot resolve host {host!r} (no internet connection or DNS?)"
+        if isinstance(inner, ssl.SSLError):
+            return f"TLS error: {inner}"
+    inner = causes[-1]
     if isinstance(inner, OSError) and inner.strerror:
         return inner.strerror[0].lower() + inner.strerror[1:]
     return f"{type(inner).__name__}: {inner}"
 
 
-def _open(url: str, connect_timeout: float, read_timeout: float):
-    """Open ``url`` and return the response once the headers arrived, within ``connect_timeout`` seconds
-    in total (DNS lookup, connection, TLS and response headers). DNS lookups ignore socket timeouts, so the
-    request runs in a daemon thread and is abandoned when it takes longer."""
+def _quiet(record) -> bool:  # pooch logs every download and suggests a known_hash; the bar is enough here
+    return record.threadName != "movielens-download"
+
+
+def _retrieve(url: str, tmp: Path, spec: MovieLensSpec, timeout: tuple[float, float], progress: bool) -> Path:
+    """Download ``url`` into ``tmp`` with pooch and unzip the members under ``spec.folder/`` into
+    ``tmp/unzipped``; return ``tmp/unzipped/<folder>``.
+
+    requests bounds the connection by ``connect`` and each read (the response headers, then every block of the
+    body) by ``read``. DNS lookups ignore both, and a server may accept the connection and never answer, so
+    pooch runs in a daemon thread that is abandoned when no response headers came within ``connect + 0.5`` s."""
+    import pooch
+    import requests
+
+    connect = timeout[0]
     host = urllib.parse.urlsplit(url).hostname or url
-    box: dict = {}
-    request = urllib.request.Request(url, headers={"User-Agent": "ncf-helpers (course data download)"})
+    headers, abandoned = threading.Event(), threading.Event()
+    state: dict = {}
+
+    def on_response(response, *args, **kwargs):  # requests calls it once the headers arrived
+        if response.is_redirect:
+            return  # the backstop keeps watching the next request
+        if abandoned.is_set():
+            raise _Failure("abandoned")  # too late: do not download the body into a removed folder
+        length = response.headers.get("Content-Length", "")
+        state["total"] = int(length) if length.isdigit() else None
+        headers.set()
+
+    http = pooch.HTTPDownloader(progressbar=progress, chunk_size=_CHUNK, timeout=timeout,
+                                headers={"User-Agent": "ncf-helpers (course data download)"},
+                                hooks={"response": on_response})
+
+    def download(url, output_file, pup):  # pooch's downloader, counting the bytes written (for the messages)
+        try:
+            http(url, output_file, pup)
+        finally:
+            state["received"] = os.path.getsize(output_file) if os.path.exists(output_file) else 0
 
     def work():
-        try:
-            box["response"] = urllib.request.urlopen(request, timeout=connect_timeout)
+        try:  # known_hash=None: GroupLens publishes no sum of the zip; the unzipped files are checked instead
+            pooch.retrieve(url, known_hash=None, fname=spec.zip_name, path=tmp, downloader=download,
+                           processor=pooch.Unzip(members=[spec.folder], extract_dir="unzipped"))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
+            state["error"] = exc
 
+    pooch.get_logger().addFilter(_quiet)  # added once (addFilter ignores a filter it already has)
     thread = threading.Thread(target=work, name="movielens-download", daemon=True)
     thread.start()
-    thread.join(connect_timeout + 0.5)
-    if thread.is_alive():
-        raise _Failure(f"no answer from {host} within {connect_timeout:g} s (DNS lookup or connection timed out)")
-    if "error" in box:
-        exc = box["error"]
-        if isinstance(exc, urllib.error.HTTPError):
-            exc.close()
-        raise _Failure(_reason(exc, host, connect_timeout)) from exc
-    response = box["response"]
-    try:  # body reads: per-read timeout (http.client keeps the socket in response.fp.raw._sock)
-        response.fp.raw._sock.settimeout(read_timeout)
-    except AttributeError:
-        pass
-    return response
-
-
-def _fetch(url: str, dest: Path, timeout: tuple[float, float], progress: bool, label: str) -> None:
-    from tqdm.auto import tqdm
-
-    connect_timeout, read_timeout = timeout
-    response = _open(url, connect_timeout, read_timeout)
-    with response:
-        total = response.headers.get("Content-Length")
-        total = int(total) if total and total.isdigit() else None
-        received = 0
-        with open(dest, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                                           desc=label, disable=not progress, leave=False) as bar:
-            while True:
-                try:
-                    block = response.read(_CHUNK)
-                except (socket.timeout, TimeoutError) as exc:
-                    raise _Failure(f"download stalled: no data for {read_timeout:g} s after {received:,} bytes") from exc
-                except (http.client.IncompleteRead, ConnectionError, OSError) as exc:
-                    raise _Failure(f"download interrupted after {received:,} bytes ({type(exc).__name__})") from exc
-                if not block:
-                    break
-                out.write(block)
-                received += len(block)
-                bar.update(len(block))
-    if total is not None and received != total:
-        raise _Failure(f"download truncated: got {received:,} of {total:,} bytes")
-
-
-def _extract(zpath: Path, target: Path, spec: MovieLensSpec) -> Path:
-    """Extract the members under ``spec.folder/`` into ``target``; return ``target/spec.folder``."""
-    prefix = spec.folder.rstrip("/") + "/"
-    try:
-        with zipfile.ZipFile(zpath) as zf:
-            names = zf.namelist()
-            missing = [f for f in spec.files if prefix + f not in names]
-            if missing:
-                raise _Failure(f"the zip lacks {', '.join(prefix + f for f in missing)}")
-            root = target.resolve()
-            for member in zf.infolist():
-                if not member.filename.startswith(prefix):
-                    continue
-                out = (target / member.filename).resolve()
-                if root not in out.parents:
-                    raise _Failure(f"the zip holds an unsafe path {member.filename!r}")
-                zf.extract(member, target)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
-        raise _Failure(f"the downloaded file is not a valid zip (truncated or corrupt: {exc})") from exc
-    return target / spec.folder
+    thread.join(connect + 0.5)
+    if thread.is_alive() and not headers.is_set():
+        abandoned.set()
+        raise _Failure(f"no answer from {host} within {connect:g} s (DNS lookup or connection timed out)")
+    thread.join()
+    exc = state.get("error")
+    if isinstance(exc, (requests.RequestException, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error)):
+        raise _Failure(_reason(exc, host, timeout, state)) from exc
+    if exc is not None:
+        raise exc  # e.g. disk full while writing the zip or extracting it
+    folder = tmp / "unzipped" / spec.folder
+    missing = [f"{spec.folder}/{f}" for f in spec.files if not (folder / f).is_file()]
+    if missing:
+        raise _Failure(f"the zip lacks {', '.join(missing)}")
+    return folder
 
 
 def _remove_stale_temps(root: Path, name: str) -> None:
@@ -562,9 +573,7 @@ def _download(name: str, spec: MovieLensSpec, url: str, target: Path, timeout, p
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.download-", dir=root))
     moved = False
     try:
-        zpath = tmp / spec.zip_name
-        _fetch(url, zpath, timeout, progress, spec.zip_name)
-        folder = _extract(zpath, tmp / "unzipped", spec)
+        folder = _retrieve(url, tmp, spec, timeout, progress)
         problem = _sha_problem(folder, spec, spec.files, cached=False)
         if problem:
             raise _Failure(problem)
@@ -640,8 +649,8 @@ def load_movielens(
         (100,000 ratings, 1-5) or ``"ml-1m"`` (1,000,209 ratings, 1-5), or a name added by :func:`register_dataset`.
     data_dir : a folder holding the unzipped files (or its parent); when given, nothing else is searched.
     download : download into the cache when no local copy is found.
-    timeout : ``(connect, read)`` seconds, or one number for both. ``connect`` bounds everything up to the
-        response headers (DNS, connection, TLS); ``read`` bounds each read of the body.
+    timeout : ``(connect, read)`` seconds, or one number for both. ``connect`` (plus 0.5 s) bounds everything up
+        to the response headers (DNS, connection, TLS); ``read`` bounds each read of the body.
     progress : show a tqdm progress bar while downloading.
     base_url : replaces ``https://files.grouplens.org/datasets/movielens`` (also ``$NCF_MOVIELENS_URL``).
     spec : a :class:`MovieLensSpec` to use instead of ``DATASETS[name]`` (tests use their own sums/counts).
