@@ -6,7 +6,7 @@ Usage (or ``make assignments``)::
     python -m ncf_helpers.assignments tag --check lessons/    # exit 1 if a lesson's metadata is not up to date
     python -m ncf_helpers.assignments course lessons/ assignments/   # nbgrader source/ and release/ folders
     python -m ncf_helpers.assignments course lessons/ assignments/ --only 04
-    python -m ncf_helpers.assignments nbgrader autograde 04  # nbgrader itself, with a kernel-client fix
+    python -m ncf_helpers.assignments nbgrader autograde 04  # nbgrader itself, with this Python
 
 ``tag`` finds every exercise of every numbered lesson (``lessons/[0-9][0-9]_*.ipynb``, so a new lesson joins by
 itself) and writes the cell metadata that nbgrader's "Create Assignment" toolbar writes (schema version 3):
@@ -276,8 +276,11 @@ def tag_lessons(folder: str | Path, *, check: bool = False, quiet: bool = False)
 # ---------------------------------------------------------------------------------------------- course
 def nbgrader_config(root: Path) -> str:
     """The course's ``nbgrader_config.py``: the course folder, the course's stub, and cell time-outs long enough
-    for the lessons' training cells."""
+    for the lessons' training cells, and the kernel client of :mod:`ncf_helpers.nbrun` for nbgrader's kernels."""
+    from .nbrun import SlicedKernelClient
+
     stub = "\n".join(CODE_STUB)
+    kernel_client = f"{SlicedKernelClient.__module__}.{SlicedKernelClient.__qualname__}"
     return (
         "# Written by `python -m ncf_helpers.assignments course` (make assignments).\n"
         "c = get_config()  # noqa: F821\n"
@@ -287,6 +290,9 @@ def nbgrader_config(root: Path) -> str:
         f"c.ClearSolutions.code_stub = {{'python': {stub!r}}}\n"
         "# Lessons train small Keras models: allow up to 10 minutes per cell (nbgrader's default is 30 s).\n"
         "c.Execute.timeout = 600\n"
+        "# The kernel client of ncf_helpers.nbrun, whose channels poll in short slices: under load a missed zmq\n"
+        "# wake-up otherwise leaves nbgrader and an idle kernel waiting on each other until the cell time-out.\n"
+        f"c.AsyncKernelManager.client_class = {kernel_client!r}\n"
     )
 
 
@@ -296,8 +302,8 @@ def assignment_id(path: Path) -> str:
 
 
 def nbgrader_command() -> list[str]:
-    """How to run nbgrader with this Python: ``python -m ncf_helpers.assignments nbgrader ...`` (nbgrader with the
-    kernel-client fix of :func:`run_nbgrader_main`); ``RuntimeError`` if nbgrader is not installed."""
+    """How to run nbgrader with this Python: ``python -m ncf_helpers.assignments nbgrader ...`` (nbgrader with this
+    Python, :func:`run_nbgrader_main`); ``RuntimeError`` if nbgrader is not installed."""
     try:
         import nbgrader  # noqa: F401
     except ImportError:
@@ -309,14 +315,13 @@ def nbgrader_command() -> list[str]:
 
 
 def run_nbgrader_main(args: list[str]) -> int:
-    """``nbgrader ARGS`` in this process, with jupyter_client's channels polling in short slices
-    (:func:`ncf_helpers.nbrun._poll_in_slices`): under load a missed zmq wake-up otherwise leaves nbgrader and an
-    idle kernel waiting on each other until the cell time-out (seen in ``nbgrader autograde`` of lesson 06)."""
+    """``nbgrader ARGS`` in this process, with this Python's bin folder first on PATH. The course's
+    ``nbgrader_config.py`` (:func:`nbgrader_config`) gives nbgrader's kernels the kernel client of
+    :mod:`ncf_helpers.nbrun` (its channels poll in short slices: under load a missed zmq wake-up otherwise leaves
+    nbgrader and an idle kernel waiting on each other until the cell time-out, as seen in ``nbgrader autograde`` of
+    lesson 06)."""
     from nbgrader.apps.nbgraderapp import main as nbgrader_main
 
-    from .nbrun import _poll_in_slices
-
-    _poll_in_slices()
     # nbgrader runs `alembic` (its database migrations) from PATH: put this Python's bin folder first
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     sys.argv = ["nbgrader", *args]
@@ -401,9 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("root", nargs="?", default="assignments")
     c.add_argument("--only", nargs="+", metavar="NN", help="only these lessons, e.g. --only 04 05")
     c.add_argument("--no-release", action="store_true", help="write source/ only")
-    sub.add_parser(
-        "nbgrader", help="run nbgrader (any subcommand) with the kernel-client fix, e.g. `nbgrader autograde 04`"
-    )
+    sub.add_parser("nbgrader", help="run nbgrader (any subcommand) with this Python, e.g. `nbgrader autograde 04`")
     args = parser.parse_args(argv)
     try:
         if args.command == "tag":

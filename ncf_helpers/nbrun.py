@@ -11,6 +11,10 @@ With ``save_to=folder`` the executed notebook is also written there (``folder/<l
 (``site/build.py``) reuses such a copy while it is :func:`saved_run_is_current`, so the executions the tests
 (``build/executed/fast/``) or ``benchmarks/notebooks.py`` (``build/executed/default/``) already paid for are not
 repeated.
+
+nbclient runs the kernel with :class:`SlicedKernelManager`, whose client's channels (:class:`SlicedChannel`) poll in
+slices of 0.5 s instead of once for a whole cell time-out, so a missed zmq wake-up costs half a second, not the
+time-out (see the comment above :data:`SLICE_SECONDS`). The course's nbgrader config uses the same client.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
+
+import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName, Type
 
 from .lesson import RECORD_ENV
 
@@ -84,8 +95,6 @@ def parameter_names(source: str) -> list[str]:
 
 def inject_parameters(nb, overrides: dict) -> None:
     """Insert a cell tagged ``injected-parameters`` after the ``parameters`` cell (in place)."""
-    import nbformat
-
     idx = parameters_cell(nb)
     known = parameter_names(nb.cells[idx].source)
     unknown = sorted(set(overrides) - set(known))
@@ -96,33 +105,50 @@ def inject_parameters(nb, overrides: dict) -> None:
     nb.cells.insert(idx + 1, cell)
 
 
-def _poll_in_slices() -> None:
-    """Make jupyter_client's async channels re-poll at least every 0.5 s instead of once for the whole timeout.
+# ---------------------------------------------------------------------------------------------- kernel client
+# Why the kernel client is ours: under load, a ``zmq.asyncio`` poll sometimes misses the wake-up for a message that has
+# already arrived (zmq's file descriptor is edge-triggered) and only sees the message when the poll times out. nbclient
+# waits for a cell's reply with one poll as long as the whole cell time-out (minutes), so one missed wake-up froze a
+# lesson test (and once ``nbgrader autograde`` of lesson 06) for up to 15 minutes with both the kernel and the client
+# idle. A fresh poll sees a message that is already there, so polling in short slices notices it within
+# SLICE_SECONDS. nbclient has no setting for this (its ``shell_timeout_interval`` only covers kernel_info), so the fix
+# goes through the public extension points: NotebookClient(kernel_manager_class=...), the kernel manager's
+# ``client_class`` and the kernel client's ``*_channel_class`` traits, and the channels' public ``get_msg(timeout)``.
+SLICE_SECONDS = 0.5
 
-    Under load, a ``zmq.asyncio`` poll sometimes misses the wake-up for a message that has already arrived (the
-    socket's file descriptor is edge-triggered) and only sees it when the poll times out. nbclient polls the
-    shell channel with the whole cell timeout (minutes), so one missed wake-up froze a lesson test for up to 15
-    minutes with both the kernel and the client idle. Polling in short slices notices the message within 0.5 s.
-    Idempotent; changes nothing else.
+
+class SlicedChannel(AsyncZMQSocketChannel):
+    """jupyter_client's async channel whose ``get_msg(timeout)`` polls in slices of at most :data:`SLICE_SECONDS`.
+
+    Same contract as the parent: returns the next message, raises ``queue.Empty`` when none arrives within
+    ``timeout`` seconds, and waits for ever when ``timeout`` is None.
     """
-    from queue import Empty
 
-    from jupyter_client.channels import AsyncZMQSocketChannel
-
-    if getattr(AsyncZMQSocketChannel.get_msg, "_sliced", False):
-        return
-
-    async def get_msg(self, timeout: float | None = None):
+    async def get_msg(self, timeout: float | None = None) -> dict:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-            if await self.socket.poll(int(left * 1000)):
-                return await self._recv()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise Empty
+            left = SLICE_SECONDS if deadline is None else max(0.0, min(SLICE_SECONDS, deadline - time.monotonic()))
+            try:
+                return await super().get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
 
-    get_msg._sliced = True
-    AsyncZMQSocketChannel.get_msg = get_msg
+
+class SlicedKernelClient(AsyncKernelClient):
+    """The async kernel client nbclient uses, with :class:`SlicedChannel` for every zmq channel."""
+
+    shell_channel_class = Type(SlicedChannel)
+    iopub_channel_class = Type(SlicedChannel)
+    stdin_channel_class = Type(SlicedChannel)
+    control_channel_class = Type(SlicedChannel)
+
+
+class SlicedKernelManager(AsyncKernelManager):
+    """nbclient's default kernel manager (``AsyncKernelManager``) handing out :class:`SlicedKernelClient`."""
+
+    client_class = DottedObjectName(f"{__name__}.SlicedKernelClient", config=True)
+    client_factory = Type(SlicedKernelClient, klass=AsyncKernelClient, config=True)
 
 
 def run_lesson(
@@ -136,8 +162,7 @@ def run_lesson(
 ) -> LessonRun:
     """Execute the notebook at ``path`` with ``overrides`` for its parameters; with ``save_to`` also write the
     executed notebook into that folder (see the module docstring and :func:`save_executed`)."""
-    import nbformat
-    from nbclient import NotebookClient
+    from nbclient import NotebookClient  # imported here: nbclient takes seconds to import
     from nbclient.exceptions import CellExecutionError
 
     path = Path(path)
@@ -162,11 +187,11 @@ def run_lesson(
         env["NCF_DATA_DIR"] = str(Path(data_dir).resolve())
     old = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
-    _poll_in_slices()
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
+        kernel_manager_class=SlicedKernelManager,
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(scratch)}},
     )
@@ -213,8 +238,6 @@ def save_executed(run: LessonRun, folder: str | Path, overrides: dict) -> Path:
     ``metadata["ncf_run"]`` records the injected ``overrides``, the lesson's SHA-256, the wall seconds and the data set
     the lesson recorded (``records['dataset']``).
     """
-    import nbformat
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.from_dict(json.loads(json.dumps(run.notebook)))  # a copy: the caller's notebook is untouched

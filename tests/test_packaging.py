@@ -91,3 +91,35 @@ def test_lab_settings_override(tmp_path):
     data = json.loads(path.read_text())
     assert data["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
     assert [p.name for p in path.parent.iterdir()] == ["overrides.json"]  # no temp file left behind
+
+
+def test_notebook_tools_declare_what_they_import():
+    """ncf_helpers.student, .nbrun and .assignments ship in the package, so what they import is a core dependency of
+    pyproject.toml (not only a test extra); nbgrader, which assignments imports inside functions and reports when it
+    is missing, is the instructor extra."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core = {_split(r)[0] for r in project["dependencies"]}
+    instructor = {_split(r)[0] for r in project["optional-dependencies"]["instructor"]}
+    dists = packages_distributions()
+    undeclared = []
+    for module in ("student", "nbrun", "assignments"):
+        for node in ast.walk(ast.parse((REPO / "ncf_helpers" / f"{module}.py").read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("__future__", "ncf_helpers"):
+                    continue
+                provided_by = {_split(d)[0] for d in dists.get(top, [top])}
+                allowed = core | (instructor if module == "assignments" else set())
+                if not provided_by & allowed:
+                    undeclared.append((module, name, sorted(provided_by)))
+    assert not undeclared, f"Imported but not a core dependency in pyproject.toml: {undeclared}"
