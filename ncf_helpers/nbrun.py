@@ -38,6 +38,20 @@ from traitlets import DottedObjectName, Type
 
 from .lesson import RECORD_ENV
 
+__all__ = [
+    "LessonError",
+    "LessonRun",
+    "SlicedChannel",
+    "SlicedKernelClient",
+    "SlicedKernelManager",
+    "inject_parameters",
+    "parameter_names",
+    "parameters_cell",
+    "run_lesson",
+    "save_executed",
+    "saved_run_is_current",
+]
+
 
 class LessonError(AssertionError):
     """A lesson cell failed; the message holds the cell number, source and error."""

@@ -93,10 +93,10 @@ def test_lab_settings_override(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["overrides.json"]  # no temp file left behind
 
 
-def test_notebook_tools_declare_what_they_import():
-    """ncf_helpers.student, .nbrun and .assignments ship in the package, so what they import is a core dependency of
-    pyproject.toml (not only a test extra); nbgrader, which assignments imports inside functions and reports when it
-    is missing, is the instructor extra."""
+def test_the_package_declares_what_it_imports():
+    """Every module of ncf_helpers ships in the package, so what it imports is a core dependency of pyproject.toml
+    (not only a test extra): the notebook tools' nbformat/nbclient, the download's pooch and requests, ...; nbgrader,
+    which assignments imports inside functions and reports when it is missing, is the instructor extra."""
     import ast
     import sys
     from importlib.metadata import packages_distributions
@@ -106,8 +106,9 @@ def test_notebook_tools_declare_what_they_import():
     instructor = {_split(r)[0] for r in project["optional-dependencies"]["instructor"]}
     dists = packages_distributions()
     undeclared = []
-    for module in ("student", "nbrun", "assignments"):
-        for node in ast.walk(ast.parse((REPO / "ncf_helpers" / f"{module}.py").read_text())):
+    for path in sorted((REPO / "ncf_helpers").rglob("*.py")):
+        module = path.relative_to(REPO / "ncf_helpers").with_suffix("").as_posix().replace("/", ".")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
@@ -123,3 +124,47 @@ def test_notebook_tools_declare_what_they_import():
                 if not provided_by & allowed:
                     undeclared.append((module, name, sorted(provided_by)))
     assert not undeclared, f"Imported but not a core dependency in pyproject.toml: {undeclared}"
+
+
+def _public_defs(tree) -> list[str]:
+    import ast
+
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_")
+    ]
+
+
+def test_every_module_lists_its_public_api_in_all():
+    """Each module that defines public functions or classes says which of them lessons and learners call
+    (``__all__``), and every listed name exists in the module (defined or imported there)."""
+    import ast
+
+    missing, unknown = [], []
+    for path in sorted((REPO / "ncf_helpers").rglob("*.py")):
+        if path.name.startswith("_") and path.name != "__init__.py":
+            continue  # private modules (data/_keys.py, data/_files.py)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        listed = None
+        bound = set()
+        for node in tree.body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        bound.add(t.id)
+                        if t.id == "__all__":
+                            listed = [ast.literal_eval(e) for e in node.value.elts]
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        rel = path.relative_to(REPO).as_posix()
+        if listed is None:
+            if _public_defs(tree):
+                missing.append(rel)
+            continue
+        unknown += [f"{rel}: {name}" for name in listed if name not in bound]
+    assert not missing, f"modules with public functions or classes but no __all__: {missing}"
+    assert not unknown, f"__all__ names that the module does not define or import: {unknown}"
