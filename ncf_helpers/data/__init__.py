@@ -6,7 +6,8 @@ Imports only numpy and pandas (plus the standard library), so lessons that only 
 import os
 
 from .dataset import Dataset, validate_ratings
-from .synthetic import make_synthetic, toy_matrix
+from .movielens import DATASETS, DataUnavailableError, data_dir_candidates, load_movielens
+from .ratings_csv import load_ratings_csv
 from .splits import (
     Split,
     leave_last_one_out,
@@ -16,8 +17,7 @@ from .splits import (
     temporal_split,
     to_implicit,
 )
-from .movielens import DATASETS, DataUnavailableError, data_dir_candidates, load_movielens
-from .ratings_csv import load_ratings_csv
+from .synthetic import make_synthetic, toy_matrix
 
 __all__ = [
     "DATASETS",
@@ -58,5 +58,7 @@ def load_dataset(name: str | os.PathLike = "ml-latest-small", *, seed: int = 0, 
     if name in DATASETS:
         return load_movielens(name, **kwargs)
     valid = ", ".join(["synthetic", "toy", *DATASETS])
-    raise ValueError(f"Unknown data set {name!r}. Choose one of: {valid}, or give the path of your own ratings "
-                     "file ending in .csv (see data/README.md).")
+    raise ValueError(
+        f"Unknown data set {name!r}. Choose one of: {valid}, or give the path of your own ratings "
+        "file ending in .csv (see data/README.md)."
+    )

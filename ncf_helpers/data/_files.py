@@ -50,8 +50,9 @@ class LineMap:
         return out
 
 
-def _first_line_with_fields(path: Path, *, sep: str, encoding: str, header_lines: int, expected: int,
-                            quoting: int) -> tuple[int, int] | None:
+def _first_line_with_fields(
+    path: Path, *, sep: str, encoding: str, header_lines: int, expected: int, quoting: int
+) -> tuple[int, int] | None:
     """``(line, number of fields)`` of the first data line whose field count is not ``expected``."""
     seen = 0
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
@@ -65,8 +66,15 @@ def _first_line_with_fields(path: Path, *, sep: str, encoding: str, header_lines
     return None
 
 
-def read_table(path: str | Path, *, int_columns=(), header_lines: int = 1, expected_fields: int | None = None,
-               field_names: str = "", **kwargs) -> pd.DataFrame:
+def read_table(
+    path: str | Path,
+    *,
+    int_columns=(),
+    header_lines: int = 1,
+    expected_fields: int | None = None,
+    field_names: str = "",
+    **kwargs,
+) -> pd.DataFrame:
     """``pd.read_csv(path, **kwargs)`` with errors that name the file (and the line where it can).
 
     * ``int_columns``: integer columns (IDs, timestamps). pandas holds a column exactly when every value is a
@@ -84,15 +92,18 @@ def read_table(path: str | Path, *, int_columns=(), header_lines: int = 1, expec
     quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
 
     def fields_problem(expected: int) -> str | None:
-        found = _first_line_with_fields(path, sep=sep, encoding=encoding, header_lines=header_lines,
-                                        expected=expected, quoting=quoting)
+        found = _first_line_with_fields(
+            path, sep=sep, encoding=encoding, header_lines=header_lines, expected=expected, quoting=quoting
+        )
         if found is None:
             return None
         line, n = found
         what = f"the header names {expected}" if header_lines else f"expected {expected}"
         names = f" ({field_names})" if field_names else ""
-        return (f"{path}: line {line} has {n} fields separated by {sep!r}; {what}{names}. "
-                "Fix that line (a stray separator or a missing value?).")
+        return (
+            f"{path}: line {line} has {n} fields separated by {sep!r}; {what}{names}. "
+            "Fix that line (a stray separator or a missing value?)."
+        )
 
     def header_width() -> int | None:
         """Fields the header (or ``names``) defines; None for a file without either."""
@@ -129,8 +140,10 @@ def read_table(path: str | Path, *, int_columns=(), header_lines: int = 1, expec
 
     df = read()
     if expected_fields is not None and df.shape[1] != expected_fields:
-        raise ValueError(fields_problem(expected_fields)
-                         or f"{path}: expected {expected_fields} fields on every line, found {df.shape[1]}.")
+        raise ValueError(
+            fields_problem(expected_fields)
+            or f"{path}: expected {expected_fields} fields on every line, found {df.shape[1]}."
+        )
     redo = [c for c in int_columns if c in df.columns and df[c].dtype.kind not in "iu"]
     if redo:  # read those columns again as text: empty cells stay NaN and are reported as empty
         dtype = dict(kwargs.get("dtype") or {})

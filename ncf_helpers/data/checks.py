@@ -24,7 +24,9 @@ def check_indices(user_idx, item_idx, num_users: int, num_items: int) -> tuple[n
         if v.size and not np.issubdtype(v.dtype, np.integer):
             if np.issubdtype(v.dtype, np.floating) and np.all(np.isfinite(v)) and np.all(v == np.round(v)):
                 continue
-            raise ValueError(f"{name} must hold integer indices, got dtype {v.dtype}. Map raw ids with dataset.user_idx()/item_idx().")
+            raise ValueError(
+                f"{name} must hold integer indices, got dtype {v.dtype}. Map raw ids with dataset.user_idx()/item_idx()."
+            )
     try:
         u, i = np.broadcast_arrays(u.astype(np.int64), i.astype(np.int64))
     except ValueError:
@@ -85,8 +87,17 @@ def _whole(value) -> tuple[int | None, str]:
     return None, "is not a whole number"
 
 
-def check_integer_column(values, *, source: str, column: str, lines=None, minimum: int | None = 0,
-                         what: str = "IDs", example: str = "42", text_id_hint: bool = False) -> np.ndarray:
+def check_integer_column(
+    values,
+    *,
+    source: str,
+    column: str,
+    lines=None,
+    minimum: int | None = 0,
+    what: str = "IDs",
+    example: str = "42",
+    text_id_hint: bool = False,
+) -> np.ndarray:
     """The one check for integer columns of a ratings or items file (user and item IDs, timestamps), lesson 01.
 
     Returns ``values`` as an int64 array ``[len(values)]``, or raises ``ValueError`` naming the file
@@ -136,8 +147,7 @@ def check_integer_column(values, *, source: str, column: str, lines=None, minimu
     value = arr[first]
     if reasons is None:
         number = int(value)
-        problem = "is negative" if lo == 0 and number < 0 else (
-            f"is below {lo:,}" if number < lo else "is too large")
+        problem = "is negative" if lo == 0 and number < 0 else (f"is below {lo:,}" if number < lo else "is too large")
     else:
         problem = reasons[first]
     shown = repr(value.item() if isinstance(value, np.generic) else value)
@@ -149,8 +159,10 @@ def check_integer_column(values, *, source: str, column: str, lines=None, minimu
     fix = "Correct or delete that line." if lines is not None else "Correct or drop that row."
     text_hint = ""
     if text_id_hint and problem == "is not a whole number" and isinstance(value, str) and not _looks_numeric(value):
-        text_hint = (f" Text IDs such as {shown} must be mapped to numbers first, e.g. with "
-                     "pandas: df['item_id'] = pd.factorize(df['item'])[0].")
+        text_hint = (
+            f" Text IDs such as {shown} must be mapped to numbers first, e.g. with "
+            "pandas: df['item_id'] = pd.factorize(df['item'])[0]."
+        )
     raise ValueError(
         f"{source}: {where(first, lines)}, {column}: {shown} {problem}{more}. {what} must be whole numbers{low} "
         f"to {INT64_MAX:,} (int64), written with digits only (e.g. {example}). {fix}{text_hint}"

@@ -85,11 +85,21 @@ def validate_ratings(
     if len(ratings) == 0:
         raise ValueError(f"{source}: the file has a header but no ratings. Check that it was copied completely.")
     df = ratings.loc[:, list(RATING_COLUMNS)].reset_index(drop=True)
-    for col, what, example in (("user_id", "IDs", "42"), ("item_id", "IDs", "42"),
-                               ("timestamp", "Timestamps (seconds since 1970-01-01 UTC)", "964982703")):
-        df[col] = check_integer_column(df[col], source=source, column=_label(labels, col), lines=lines,
-                                       minimum=0, what=what, example=example,
-                                       text_id_hint=text_id_hint and col != "timestamp")
+    for col, what, example in (
+        ("user_id", "IDs", "42"),
+        ("item_id", "IDs", "42"),
+        ("timestamp", "Timestamps (seconds since 1970-01-01 UTC)", "964982703"),
+    ):
+        df[col] = check_integer_column(
+            df[col],
+            source=source,
+            column=_label(labels, col),
+            lines=lines,
+            minimum=0,
+            what=what,
+            example=example,
+            text_id_hint=text_id_hint and col != "timestamp",
+        )
     fix = "Correct or delete that line." if lines is not None else "Correct or drop that row."
     rating_label = _label(labels, "rating")
     raw = df["rating"]
@@ -97,15 +107,22 @@ def validate_ratings(
     if raw.dtype.kind == "b" or rating.isna().any():
         i = 0 if raw.dtype.kind == "b" else _first_bad_row(rating.isna())
         value = raw.iloc[i]
-        shown = "the cell is empty" if value is None or (isinstance(value, float) and np.isnan(value)) or (
-            isinstance(value, str) and not value.strip()) else f"{_show(value)} is not a number"
+        shown = (
+            "the cell is empty"
+            if value is None
+            or (isinstance(value, float) and np.isnan(value))
+            or (isinstance(value, str) and not value.strip())
+            else f"{_show(value)} is not a number"
+        )
         raise ValueError(f"{source}: {where(i, lines)}, {rating_label}: {shown}. Ratings must be numbers. {fix}")
     values = rating.to_numpy(np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         i = _first_bad_row(bad)
-        raise ValueError(f"{source}: {where(i, lines)}, {rating_label}: {_show(raw.iloc[i])} is not a finite number. "
-                         f"Ratings must be finite numbers. {fix}")
+        raise ValueError(
+            f"{source}: {where(i, lines)}, {rating_label}: {_show(raw.iloc[i])} is not a finite number. "
+            f"Ratings must be finite numbers. {fix}"
+        )
     if rating_range is not None:
         lo, hi = rating_range
         bad = (values < lo) | (values > hi)
@@ -229,7 +246,7 @@ class Dataset:
         duplicates: str = "error",
         has_timestamps: bool = True,
         notes: tuple[str, ...] = (),
-    ) -> "Dataset":
+    ) -> Dataset:
         """Build a Dataset from raw ``ratings`` (``user_id, item_id, rating, timestamp``) and optional ``items``
         (``item_id``, optional ``title``, ``genres``; missing titles become ``"item <id>"``). Every item in
         ``items`` gets an index even if nobody rated it; a rating of an item that is not in ``items`` is an
@@ -237,9 +254,14 @@ class Dataset:
         where_items = f"{source or name} (items table)"
         if items is not None:
             items = check_items(items, where_items)
-        clean = validate_ratings(ratings, source or name, rating_range=rating_range, duplicates=duplicates,
-                                 item_ids=None if items is None else items["item_id"].to_numpy(),
-                                 items_source=where_items)
+        clean = validate_ratings(
+            ratings,
+            source or name,
+            rating_range=rating_range,
+            duplicates=duplicates,
+            item_ids=None if items is None else items["item_id"].to_numpy(),
+            items_source=where_items,
+        )
         if items is None:
             items = pd.DataFrame({"item_id": np.unique(clean["item_id"])})
         if "title" not in items.columns:
@@ -254,9 +276,21 @@ class Dataset:
         order = np.lexsort((clean["item_idx"].to_numpy(), clean["timestamp"].to_numpy(), clean["user_idx"].to_numpy()))
         clean = clean.iloc[order].reset_index(drop=True)
         items.insert(0, "item_idx", np.arange(len(items), dtype=np.int32))
-        items = items[["item_idx", "item_id", "title", "genres"] + [c for c in items.columns if c not in ("item_idx", "item_id", "title", "genres")]]
-        return cls(name=name, ratings=clean, items=items, user_ids=user_ids, item_ids=item_ids, truth=truth,
-                   source=source, has_timestamps=has_timestamps, notes=tuple(notes))
+        items = items[
+            ["item_idx", "item_id", "title", "genres"]
+            + [c for c in items.columns if c not in ("item_idx", "item_id", "title", "genres")]
+        ]
+        return cls(
+            name=name,
+            ratings=clean,
+            items=items,
+            user_ids=user_ids,
+            item_ids=item_ids,
+            truth=truth,
+            source=source,
+            has_timestamps=has_timestamps,
+            notes=tuple(notes),
+        )
 
     # ------------------------------------------------------------------ sizes and maps
     @property
@@ -329,9 +363,11 @@ class Dataset:
             "min_ratings_per_user": int(per_user.min()),
             "median_ratings_per_user": float(np.median(per_user)),
             "first_rating": pd.to_datetime(int(r["timestamp"].min()), unit="s").date().isoformat()
-            if self.has_timestamps else None,
+            if self.has_timestamps
+            else None,
             "last_rating": pd.to_datetime(int(r["timestamp"].max()), unit="s").date().isoformat()
-            if self.has_timestamps else None,
+            if self.has_timestamps
+            else None,
             "num_genres": len(self.genres),
         }
 
@@ -347,8 +383,11 @@ class Dataset:
             f"  density       {s['density']:>12.4%}  (ratings / (users x rated items))",
             f"  ratings/user  {s['min_ratings_per_user']:>12,}  minimum, {s['median_ratings_per_user']:,.0f} median",
             f"  rating scale  {s['rating_min']:>12}  to {s['rating_max']} (mean {s['rating_mean']:.2f})",
-            (f"  dates         {s['first_rating']:>12}  to {s['last_rating']}" if self.has_timestamps else
-             "  dates                 none  (no timestamp column: the order of the rows stands in for time)"),
+            (
+                f"  dates         {s['first_rating']:>12}  to {s['last_rating']}"
+                if self.has_timestamps
+                else "  dates                 none  (no timestamp column: the order of the rows stands in for time)"
+            ),
             f"  genres        {s['num_genres']:>12}",
         ]
         lines += [f"  note: {n}" for n in self.notes]

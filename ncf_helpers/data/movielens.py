@@ -33,9 +33,10 @@ import urllib.parse
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -70,8 +71,15 @@ class DataUnavailableError(RuntimeError):
     ``candidates`` (list of :class:`~pathlib.Path`).
     """
 
-    def __init__(self, message: str, *, name: str = "", url: str | None = None, reason: str = "",
-                 candidates: list[Path] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str = "",
+        url: str | None = None,
+        reason: str = "",
+        candidates: list[Path] | None = None,
+    ):
         super().__init__(message)
         self.name = name
         self.url = url
@@ -118,7 +126,7 @@ class MovieLensSpec:
     required: tuple[str, ...]
     sha256: Mapping[str, str | None]
     row_counts: Mapping[str, int]
-    reader: Callable[[Path, "MovieLensSpec"], ParsedFiles]
+    reader: Callable[[Path, MovieLensSpec], ParsedFiles]
     rating_range: tuple[float, float] = (0.5, 5.0)
     description: str = ""
     rating_step: float | None = None
@@ -127,7 +135,7 @@ class MovieLensSpec:
     def zip_name(self) -> str:
         return urllib.parse.urlsplit(self.url).path.rsplit("/", 1)[-1]
 
-    def replace(self, **changes) -> "MovieLensSpec":
+    def replace(self, **changes) -> MovieLensSpec:
         """A copy with some fields changed (e.g. ``spec.replace(row_counts={})`` for a hand-made sample)."""
         return dataclasses.replace(self, **changes)
 
@@ -156,11 +164,15 @@ def read_ml_latest(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
     ratings = ratings.rename(columns={"userId": "user_id", "movieId": "item_id"})
     movies = read_table(mpath, int_columns=("movieId",), dtype={"title": str, "genres": str}, keep_default_na=False)
     _check_columns(movies, mpath, ["movieId", "title", "genres"])
-    movies = check_items(movies.rename(columns={"movieId": "item_id"}), str(mpath), lines=LineMap(mpath),
-                         label="column 'movieId'")
+    movies = check_items(
+        movies.rename(columns={"movieId": "item_id"}), str(mpath), lines=LineMap(mpath), label="column 'movieId'"
+    )
     items = pd.DataFrame(
-        {"item_id": movies["item_id"].to_numpy(), "title": movies["title"].astype(str).to_numpy(),
-         "genres": _split_genres(movies["genres"])}
+        {
+            "item_id": movies["item_id"].to_numpy(),
+            "title": movies["title"].astype(str).to_numpy(),
+            "genres": _split_genres(movies["genres"]),
+        }
     )
     labels = {"user_id": "column 'userId'", "item_id": "column 'movieId'"}
     return ParsedFiles(ratings, items, str(rpath), str(mpath), LineMap(rpath), labels)
@@ -175,8 +187,15 @@ def read_ml_100k(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
     (``name|index``, the flag columns' names). The genre ``unknown`` becomes an empty list."""
     folder = Path(folder)
     dpath, ipath, gpath = folder / "u.data", folder / "u.item", folder / "u.genre"
-    ratings = read_table(dpath, sep="\t", header=None, int_columns=(0, 1, 3), header_lines=0, expected_fields=4,
-                         field_names=ML100K_FIELDS)
+    ratings = read_table(
+        dpath,
+        sep="\t",
+        header=None,
+        int_columns=(0, 1, 3),
+        header_lines=0,
+        expected_fields=4,
+        field_names=ML100K_FIELDS,
+    )
     ratings.columns = ["user_id", "item_id", "rating", "timestamp"]
     genre_rows = [line.rsplit("|", 1) for line in gpath.read_text(encoding="latin-1").splitlines() if line.strip()]
     try:
@@ -184,9 +203,19 @@ def read_ml_100k(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
     except (ValueError, IndexError):
         raise ValueError(f"{gpath}: every line must read 'name|index' (e.g. 'Action|1').") from None
     cols = ["item_id", "title", "release_date", "video_release_date", "imdb_url"] + genre_names
-    movies = read_table(ipath, sep="|", header=None, names=cols, encoding="latin-1", quoting=csv.QUOTE_NONE,
-                        dtype={"title": str}, keep_default_na=False, int_columns=("item_id",), header_lines=0,
-                        field_names="id|title|release date|video release date|IMDb URL| + one flag per genre")
+    movies = read_table(
+        ipath,
+        sep="|",
+        header=None,
+        names=cols,
+        encoding="latin-1",
+        quoting=csv.QUOTE_NONE,
+        dtype={"title": str},
+        keep_default_na=False,
+        int_columns=("item_id",),
+        header_lines=0,
+        field_names="id|title|release date|video release date|IMDb URL| + one flag per genre",
+    )
     lines = LineMap(ipath, encoding="latin-1", header_lines=0)
     movies = check_items(movies, str(ipath), lines=lines, label="field 1 (movie id)")
     flags = movies[genre_names].apply(pd.to_numeric, errors="coerce")
@@ -197,10 +226,15 @@ def read_ml_100k(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
     flag_arr = flags.to_numpy() > 0
     names = np.array(genre_names, dtype=object)
     genres = [[g for g in names[row] if g != "unknown"] for row in flag_arr]
-    items = pd.DataFrame({"item_id": movies["item_id"].to_numpy(), "title": movies["title"].astype(str).to_numpy(),
-                          "genres": genres})
-    labels = {"user_id": "field 1 (user id)", "item_id": "field 2 (item id)", "rating": "field 3 (rating)",
-              "timestamp": "field 4 (timestamp)"}
+    items = pd.DataFrame(
+        {"item_id": movies["item_id"].to_numpy(), "title": movies["title"].astype(str).to_numpy(), "genres": genres}
+    )
+    labels = {
+        "user_id": "field 1 (user id)",
+        "item_id": "field 2 (item id)",
+        "rating": "field 3 (rating)",
+        "timestamp": "field 4 (timestamp)",
+    }
     return ParsedFiles(ratings, items, str(dpath), str(ipath), LineMap(dpath, encoding="utf-8", header_lines=0), labels)
 
 
@@ -223,10 +257,12 @@ def _check_double_colons(path: Path, separators: int, fields: str) -> None:
     pair_start = colon[:-1][np.diff(colon) == 1] if colon.size > 1 else colon[:0]  # ':' followed by ':'
     pairs = np.searchsorted(pair_start, ends) - np.searchsorted(pair_start, starts)
     for k in np.flatnonzero((per_line != 2 * separators) | (pairs != separators)):
-        if per_line[k] == 0 and not data[starts[k]:ends[k]].tobytes().strip():
+        if per_line[k] == 0 and not data[starts[k] : ends[k]].tobytes().strip():
             continue  # a blank line (pandas skips it too)
-        raise ValueError(f"{path}: line {int(k) + 1} should read {fields} ({separators + 1} fields separated by '::'). "
-                         "Fix that line.")
+        raise ValueError(
+            f"{path}: line {int(k) + 1} should read {fields} ({separators + 1} fields separated by '::'). "
+            "Fix that line."
+        )
 
 
 def read_ml_1m(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
@@ -238,8 +274,16 @@ def read_ml_1m(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
     # _check_double_colons first makes sure no line has a stray or missing ':' that usecols would hide.
     fields = "UserID::MovieID::Rating::Timestamp"
     _check_double_colons(rpath, 3, fields)
-    ratings = read_table(rpath, sep=":", header=None, usecols=[0, 2, 4, 6], engine="c", int_columns=(0, 2, 6),
-                         header_lines=0, field_names=fields)
+    ratings = read_table(
+        rpath,
+        sep=":",
+        header=None,
+        usecols=[0, 2, 4, 6],
+        engine="c",
+        int_columns=(0, 2, 6),
+        header_lines=0,
+        field_names=fields,
+    )
     lines = LineMap(rpath, encoding="latin-1", header_lines=0)
     ratings.columns = ["user_id", "item_id", "rating", "timestamp"]
     ids, titles, genres, numbers = [], [], [], []
@@ -257,11 +301,16 @@ def read_ml_1m(folder: Path, spec: MovieLensSpec) -> ParsedFiles:
             numbers.append(n)
     if not ids:
         raise ValueError(f"{mpath}: the file is empty. Copy or download it again.")
-    items = check_items(pd.DataFrame({"item_id": ids, "title": titles}), str(mpath), lines=numbers,
-                        label="field 1 (MovieID)")
+    items = check_items(
+        pd.DataFrame({"item_id": ids, "title": titles}), str(mpath), lines=numbers, label="field 1 (MovieID)"
+    )
     items["genres"] = _split_genres(pd.Series(genres, dtype=object))
-    labels = {"user_id": "field 1 (UserID)", "item_id": "field 2 (MovieID)", "rating": "field 3 (Rating)",
-              "timestamp": "field 4 (Timestamp)"}
+    labels = {
+        "user_id": "field 1 (UserID)",
+        "item_id": "field 2 (MovieID)",
+        "rating": "field 3 (Rating)",
+        "timestamp": "field 4 (Timestamp)",
+    }
     return ParsedFiles(ratings, items, str(rpath), str(mpath), lines, labels)
 
 
@@ -412,10 +461,17 @@ def _parse_and_build(name: str, folder: Path, spec: MovieLensSpec, duplicates: s
     """Parse ``folder`` with ``spec.reader``, validate (ValueError naming file, line and column), check row
     counts. Every rated movie must be in the movies file."""
     parsed = spec.reader(folder, spec)
-    clean = validate_ratings(parsed.ratings, parsed.ratings_source, rating_range=spec.rating_range,
-                             rating_step=spec.rating_step, duplicates=duplicates, lines=parsed.ratings_lines,
-                             labels=dict(parsed.ratings_labels or {}), item_ids=parsed.items["item_id"].to_numpy(),
-                             items_source=parsed.items_source)
+    clean = validate_ratings(
+        parsed.ratings,
+        parsed.ratings_source,
+        rating_range=spec.rating_range,
+        rating_step=spec.rating_step,
+        duplicates=duplicates,
+        lines=parsed.ratings_lines,
+        labels=dict(parsed.ratings_labels or {}),
+        item_ids=parsed.items["item_id"].to_numpy(),
+        items_source=parsed.items_source,
+    )
     problem = _count_problem(parsed, spec)
     if problem:
         raise ValueError(
@@ -423,8 +479,9 @@ def _parse_and_build(name: str, folder: Path, spec: MovieLensSpec, duplicates: s
             "Delete the folder so it is downloaded again, or copy the unzipped files once more."
         )
     # Already validated above with the right line numbers; from_frames validates again (cheap on clean data).
-    return Dataset.from_frames(name, clean, parsed.items, source=str(folder), rating_range=spec.rating_range,
-                               duplicates=duplicates)
+    return Dataset.from_frames(
+        name, clean, parsed.items, source=str(folder), rating_range=spec.rating_range, duplicates=duplicates
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- download
@@ -511,9 +568,13 @@ def _retrieve(url: str, tmp: Path, spec: MovieLensSpec, timeout: tuple[float, fl
         state["total"] = int(length) if length.isdigit() else None
         headers.set()
 
-    http = pooch.HTTPDownloader(progressbar=progress, chunk_size=_CHUNK, timeout=timeout,
-                                headers={"User-Agent": "ncf-helpers (course data download)"},
-                                hooks={"response": on_response})
+    http = pooch.HTTPDownloader(
+        progressbar=progress,
+        chunk_size=_CHUNK,
+        timeout=timeout,
+        headers={"User-Agent": "ncf-helpers (course data download)"},
+        hooks={"response": on_response},
+    )
 
     def download(url, output_file, pup):  # pooch's downloader, counting the bytes written (for the messages)
         try:
@@ -523,8 +584,14 @@ def _retrieve(url: str, tmp: Path, spec: MovieLensSpec, timeout: tuple[float, fl
 
     def work():
         try:  # known_hash=None: GroupLens publishes no sum of the zip; the unzipped files are checked instead
-            pooch.retrieve(url, known_hash=None, fname=spec.zip_name, path=tmp, downloader=download,
-                           processor=pooch.Unzip(members=[spec.folder], extract_dir="unzipped"))
+            pooch.retrieve(
+                url,
+                known_hash=None,
+                fname=spec.zip_name,
+                path=tmp,
+                downloader=download,
+                processor=pooch.Unzip(members=[spec.folder], extract_dir="unzipped"),
+            )
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             state["error"] = exc
 
@@ -558,8 +625,9 @@ def _remove_stale_temps(root: Path, name: str) -> None:
             pass
 
 
-def _download(name: str, spec: MovieLensSpec, url: str, target: Path, timeout, progress: bool,
-              duplicates: str) -> Dataset:
+def _download(
+    name: str, spec: MovieLensSpec, url: str, target: Path, timeout, progress: bool, duplicates: str
+) -> Dataset:
     """Download ``url`` into a temp folder next to ``target``, extract, verify, parse, then rename into place.
     Any failure raises :class:`_Failure` and removes everything this call created."""
     root = target.parent
@@ -606,8 +674,9 @@ def _download(name: str, spec: MovieLensSpec, url: str, target: Path, timeout, p
 
 
 # ---------------------------------------------------------------------------------------------------- public
-def _unavailable_message(name: str, spec: MovieLensSpec, url: str | None, reason: str,
-                         candidates: list[Path], explicit: bool) -> str:
+def _unavailable_message(
+    name: str, spec: MovieLensSpec, url: str | None, reason: str, candidates: list[Path], explicit: bool
+) -> str:
     lines = []
     if url:
         lines.append(f"Could not download MovieLens {name!r} from {url}")
@@ -696,26 +765,45 @@ def load_movielens(
 
     if explicit:
         raise DataUnavailableError(
-            _unavailable_message(name, spec, None, f"data_dir={os.fspath(data_dir)!r} does not hold the files",
-                                 candidates, explicit=True),
-            name=name, url=None, reason="missing files", candidates=candidates,
+            _unavailable_message(
+                name, spec, None, f"data_dir={os.fspath(data_dir)!r} does not hold the files", candidates, explicit=True
+            ),
+            name=name,
+            url=None,
+            reason="missing files",
+            candidates=candidates,
         )
     base = base_url or os.environ.get(ENV_URL)
     url = f"{base.rstrip('/')}/{spec.zip_name}" if base else spec.url
     if not download:
         reason = "no local copy, and download=False"
-        raise DataUnavailableError(_unavailable_message(name, spec, None, reason, candidates, explicit=False),
-                                   name=name, url=url, reason=reason, candidates=candidates)
+        raise DataUnavailableError(
+            _unavailable_message(name, spec, None, reason, candidates, explicit=False),
+            name=name,
+            url=url,
+            reason=reason,
+            candidates=candidates,
+        )
     target = candidates[-1]
     if target.is_dir() and any(target.iterdir()):
-        reason = (f"{target} exists but lacks {', '.join(_missing_files(target, spec))}; "
-                  "delete that folder (or complete it) and try again")
-        raise DataUnavailableError(_unavailable_message(name, spec, None, reason, candidates, explicit=False),
-                                   name=name, url=url, reason=reason, candidates=candidates)
+        reason = (
+            f"{target} exists but lacks {', '.join(_missing_files(target, spec))}; "
+            "delete that folder (or complete it) and try again"
+        )
+        raise DataUnavailableError(
+            _unavailable_message(name, spec, None, reason, candidates, explicit=False),
+            name=name,
+            url=url,
+            reason=reason,
+            candidates=candidates,
+        )
     try:
         return _download(name, spec, url, target, timeout, progress, duplicates)
     except _Failure as exc:
         raise DataUnavailableError(
             _unavailable_message(name, spec, url, exc.reason, candidates, explicit=False),
-            name=name, url=url, reason=exc.reason, candidates=candidates,
+            name=name,
+            url=url,
+            reason=exc.reason,
+            candidates=candidates,
         ) from (exc.__cause__ or exc)

@@ -37,7 +37,11 @@ IMPLICIT_RATING = 5.0
 def _resolve(path: str | os.PathLike, what: str) -> Path:
     p = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
     if not p.is_file():
-        hint = f" (relative paths start from the current folder, {os.getcwd()})" if not Path(os.fspath(path)).is_absolute() else ""
+        hint = (
+            f" (relative paths start from the current folder, {os.getcwd()})"
+            if not Path(os.fspath(path)).is_absolute()
+            else ""
+        )
         raise FileNotFoundError(f"{p}: no such {what} file{hint}.")
     return p
 
@@ -126,8 +130,10 @@ def load_ratings_csv(
     has_timestamps = "timestamp" in ratings.columns
     if "rating" not in ratings.columns:
         ratings["rating"] = IMPLICIT_RATING
-        notes.append(f"no rating column: every line is one interaction, stored as rating {IMPLICIT_RATING} so that "
-                     "the lessons' threshold (3.5) counts it as a positive; star-rating results (RMSE) mean nothing here.")
+        notes.append(
+            f"no rating column: every line is one interaction, stored as rating {IMPLICIT_RATING} so that "
+            "the lessons' threshold (3.5) counts it as a positive; star-rating results (RMSE) mean nothing here."
+        )
     if not has_timestamps:
         ratings["timestamp"] = np.arange(len(ratings), dtype=np.int64)
     lines = LineMap(rpath, encoding="utf-8-sig")
@@ -145,14 +151,31 @@ def load_ratings_csv(
         if "title" in table.columns:
             item_table["title"] = table["title"].astype(str).to_numpy()
         if "genres" in table.columns:
-            item_table["genres"] = [[] if not g.strip() else [x.strip() for x in g.split("|") if x.strip()]
-                                    for g in table["genres"].astype(str)]
-    clean = validate_ratings(ratings, str(rpath), rating_range=rating_range, duplicates=duplicates, lines=lines,
-                             labels=labels,
-                             item_ids=None if item_table is None else item_table["item_id"].to_numpy(),
-                             items_source=items_source, text_id_hint=True)
-    return Dataset.from_frames(name or rpath.stem, clean, item_table, source=str(rpath), rating_range=rating_range,
-                               duplicates=duplicates, has_timestamps=has_timestamps, notes=tuple(notes))
+            item_table["genres"] = [
+                [] if not g.strip() else [x.strip() for x in g.split("|") if x.strip()]
+                for g in table["genres"].astype(str)
+            ]
+    clean = validate_ratings(
+        ratings,
+        str(rpath),
+        rating_range=rating_range,
+        duplicates=duplicates,
+        lines=lines,
+        labels=labels,
+        item_ids=None if item_table is None else item_table["item_id"].to_numpy(),
+        items_source=items_source,
+        text_id_hint=True,
+    )
+    return Dataset.from_frames(
+        name or rpath.stem,
+        clean,
+        item_table,
+        source=str(rpath),
+        rating_range=rating_range,
+        duplicates=duplicates,
+        has_timestamps=has_timestamps,
+        notes=tuple(notes),
+    )
 
 
 def _canonical(name) -> str:

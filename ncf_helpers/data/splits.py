@@ -14,10 +14,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-__all__ = ["Split", "leave_last_one_out", "positives", "random_split", "sample_negatives", "temporal_split", "to_implicit"]
+__all__ = [
+    "Split",
+    "leave_last_one_out",
+    "positives",
+    "random_split",
+    "sample_negatives",
+    "temporal_split",
+    "to_implicit",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .dataset import Dataset
+    pass
 
 
 def to_implicit(ratings: pd.DataFrame, threshold: float = 3.5) -> pd.DataFrame:
@@ -98,7 +106,9 @@ class Split:
         """Sorted unique ``user_idx * num_items + item_idx`` of the training positives (int64, cached)."""
         if self._train_keys is None:
             t = self.train_positives()
-            self._train_keys = np.unique(t["user_idx"].to_numpy(np.int64) * self.num_items + t["item_idx"].to_numpy(np.int64))
+            self._train_keys = np.unique(
+                t["user_idx"].to_numpy(np.int64) * self.num_items + t["item_idx"].to_numpy(np.int64)
+            )
         return self._train_keys
 
     def positive_keys(self) -> np.ndarray:
@@ -125,8 +135,11 @@ class Split:
         if self.cutoff is not None:
             lines.append(f"  cut-off      {self.cutoff:>10,.0f} (train before it, test the first positive after it)")
         if self.num_skipped_users:
-            why = ("without positives on both sides of the cut-off" if self.protocol == "temporal"
-                   else "with too few positives to hold one out")
+            why = (
+                "without positives on both sides of the cut-off"
+                if self.protocol == "temporal"
+                else "with too few positives to hold one out"
+            )
             lines.append(f"  skipped      {self.num_skipped_users:>10,} users {why}")
         return "\n".join(lines)
 
@@ -218,8 +231,17 @@ def leave_last_one_out(
             f"No user has {need} or more positive interactions, so nothing can be held out. "
             "Lower the threshold or use a larger data set."
         )
-    split = Split(num_users, num_items, train, test, valid=valid, protocol="leave_last_one_out",
-                  num_skipped_users=skipped, seed=seed, name=name)
+    split = Split(
+        num_users,
+        num_items,
+        train,
+        test,
+        valid=valid,
+        protocol="leave_last_one_out",
+        num_skipped_users=skipped,
+        seed=seed,
+        name=name,
+    )
     if num_negatives:
         rng = np.random.default_rng(seed)
         keys = split.positive_keys()
@@ -303,15 +325,25 @@ def temporal_split(
             f"No user has positives both before and after the cut-off {cutoff:g}; choose another cutoff or "
             "test_fraction."
         )
-    split = Split(num_users, num_items, train, test, protocol="temporal", num_skipped_users=skipped, seed=seed,
-                  name=name, cutoff=float(cutoff))
-        # Never a positive of the user at any time (as for leave-last-one-out, where every positive is in train or
+    split = Split(
+        num_users,
+        num_items,
+        train,
+        test,
+        protocol="temporal",
+        num_skipped_users=skipped,
+        seed=seed,
+        name=name,
+        cutoff=float(cutoff),
+    )
+    # Never a positive of the user at any time (as for leave-last-one-out, where every positive is in train or
     # test): the later positives nobody trains on are excluded from the negatives and from full ranking too.
     split._positive_keys = np.unique(u * num_items + df["item_idx"].to_numpy(np.int64))
     if num_negatives:
         rng = np.random.default_rng(seed)
-        split.test_negatives = sample_negatives(test["user_idx"].to_numpy(), num_negatives, num_items,
-                                                split.positive_keys(), rng)
+        split.test_negatives = sample_negatives(
+            test["user_idx"].to_numpy(), num_negatives, num_items, split.positive_keys(), rng
+        )
     return split
 
 
@@ -336,8 +368,15 @@ def random_split(
     is_test = rng.random(len(df)) < test_fraction
     if not is_test.any() or is_test.all():
         raise ValueError(f"With {len(df)} rows and test_fraction={test_fraction} one side of the split is empty.")
-    return Split(num_users, num_items, df[~is_test].reset_index(drop=True), df[is_test].reset_index(drop=True),
-                 protocol="random", seed=seed, name=name)
+    return Split(
+        num_users,
+        num_items,
+        df[~is_test].reset_index(drop=True),
+        df[is_test].reset_index(drop=True),
+        protocol="random",
+        seed=seed,
+        name=name,
+    )
 
 
 def sample_negatives(
@@ -393,7 +432,11 @@ def sample_negatives(
         cand = rng.integers(0, num_items, size=(todo.size, width), dtype=np.int64)
         keys = users[todo, None] * num_items + cand
         pos = np.searchsorted(positive_keys, keys)
-        is_pos = positive_keys[np.minimum(pos, len(positive_keys) - 1)] == keys if len(positive_keys) else np.zeros_like(keys, bool)
+        is_pos = (
+            positive_keys[np.minimum(pos, len(positive_keys) - 1)] == keys
+            if len(positive_keys)
+            else np.zeros_like(keys, bool)
+        )
         ok = ~is_pos
         if unique:
             # keep the first occurrence of each item in a row

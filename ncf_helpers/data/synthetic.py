@@ -11,16 +11,72 @@ from .dataset import Dataset
 __all__ = ["GENRES", "make_synthetic", "toy_matrix"]
 
 GENRES = (
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-    "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western", "Film-Noir",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+    "Film-Noir",
 )
 # Rough share of MovieLens movies carrying each genre: Drama and Comedy are everywhere, Film-Noir is rare.
 _GENRE_WEIGHT = np.array([1.8, 1.3, 0.6, 0.7, 3.8, 1.3, 0.5, 4.4, 0.8, 1.0, 0.35, 0.6, 1.6, 1.0, 1.9, 0.4, 0.17, 0.09])
 
-_ADJ = ("Silent", "Last", "Midnight", "Golden", "Broken", "Hidden", "Crimson", "Lonely", "Wild", "Electric",
-        "Frozen", "Secret", "Little", "Endless", "Savage", "Quiet", "Burning", "Lost", "Iron", "Paper")
-_NOUN = ("Heist", "River", "Garden", "Planet", "Detective", "Summer", "Empire", "Kingdom", "Station", "Letter",
-         "Horizon", "Circus", "Harbor", "Machine", "Symphony", "Frontier", "Mirror", "Island", "Promise", "Storm")
+_ADJ = (
+    "Silent",
+    "Last",
+    "Midnight",
+    "Golden",
+    "Broken",
+    "Hidden",
+    "Crimson",
+    "Lonely",
+    "Wild",
+    "Electric",
+    "Frozen",
+    "Secret",
+    "Little",
+    "Endless",
+    "Savage",
+    "Quiet",
+    "Burning",
+    "Lost",
+    "Iron",
+    "Paper",
+)
+_NOUN = (
+    "Heist",
+    "River",
+    "Garden",
+    "Planet",
+    "Detective",
+    "Summer",
+    "Empire",
+    "Kingdom",
+    "Station",
+    "Letter",
+    "Horizon",
+    "Circus",
+    "Harbor",
+    "Machine",
+    "Symphony",
+    "Frontier",
+    "Mirror",
+    "Island",
+    "Promise",
+    "Storm",
+)
 
 
 def make_synthetic(
@@ -84,8 +140,9 @@ def make_synthetic(
     activity = np.exp(rng.normal(np.log(max(median_ratings - min_ratings, 1)), 1.0, num_users))
     activity = np.clip(min_ratings + activity.astype(np.int64), min_ratings, num_items // 2)
 
-    user_idx, item_idx, affinity_of = _choose_items(rng, user_factors, multi_hot, item_factors, popularity,
-                                                    activity, taste_strength)
+    user_idx, item_idx, affinity_of = _choose_items(
+        rng, user_factors, multi_hot, item_factors, popularity, activity, taste_strength
+    )
 
     # Ratings: centred affinity + quality + noise, mapped to MovieLens' half-star scale.
     a = affinity_of(user_idx, item_idx)
@@ -104,17 +161,28 @@ def make_synthetic(
         for i, (j, y) in enumerate(zip(rng.integers(0, len(_NOUN), num_items), years))
     ]
     genres = [[names[g] for g in np.flatnonzero(row)] for row in multi_hot]
-    items = pd.DataFrame({"item_idx": np.arange(num_items, dtype=np.int32), "item_id": np.arange(1, num_items + 1),
-                          "title": titles, "genres": genres})
+    items = pd.DataFrame(
+        {
+            "item_idx": np.arange(num_items, dtype=np.int32),
+            "item_id": np.arange(1, num_items + 1),
+            "title": titles,
+            "genres": genres,
+        }
+    )
     # Rows in Dataset.from_frames' order (user, time, item) by one sort of a packed key, and the Dataset built
     # directly: the rows are valid by construction, and from_frames' validation and lexsort of 1.3M rows
     # took longer than generating them.
     order = _user_time_item_order(user_idx, timestamp, item_idx, num_items)
-    ratings = pd.DataFrame({
-        "user_id": (user_idx + 1)[order], "item_id": (item_idx + 1)[order], "rating": rating.astype(np.float32)[order],
-        "timestamp": timestamp[order], "user_idx": user_idx[order].astype(np.int32),
-        "item_idx": item_idx[order].astype(np.int32),
-    })
+    ratings = pd.DataFrame(
+        {
+            "user_id": (user_idx + 1)[order],
+            "item_id": (item_idx + 1)[order],
+            "rating": rating.astype(np.float32)[order],
+            "timestamp": timestamp[order],
+            "user_idx": user_idx[order].astype(np.int32),
+            "item_idx": item_idx[order].astype(np.int32),
+        }
+    )
     truth = {
         "user_factors": user_factors,
         "item_factors": item_factors.astype(np.float32),
@@ -123,9 +191,17 @@ def make_synthetic(
         "genres": list(names),
         "seed": seed,
     }
-    return Dataset(name="synthetic", ratings=ratings, items=items, user_ids=np.arange(1, num_users + 1, dtype=np.int64),
-                   item_ids=np.arange(1, num_items + 1, dtype=np.int64), truth=truth, source=f"make_synthetic(seed={seed})",
-                   has_timestamps=True, notes=())
+    return Dataset(
+        name="synthetic",
+        ratings=ratings,
+        items=items,
+        user_ids=np.arange(1, num_users + 1, dtype=np.int64),
+        item_ids=np.arange(1, num_items + 1, dtype=np.int64),
+        truth=truth,
+        source=f"make_synthetic(seed={seed})",
+        has_timestamps=True,
+        notes=(),
+    )
 
 
 def _user_time_item_order(user_idx, timestamp, item_idx, num_items) -> np.ndarray:
@@ -138,7 +214,6 @@ def _user_time_item_order(user_idx, timestamp, item_idx, num_items) -> np.ndarra
         return np.lexsort((item_idx, timestamp, user_idx))
     key = (user_idx.astype(np.int64) << (bits_t + bits_i)) | (t.astype(np.int64) << bits_i) | item_idx.astype(np.int64)
     return np.argsort(key, kind="stable")
-
 
 
 _DENSE_SHARE = 10  # a user who rates more than num_items / 10 items is drawn by the dense Gumbel top-k
@@ -241,7 +316,7 @@ def _choose_items(rng, user_factors, multi_hot, item_factors, popularity, activi
     step = max(1, _DENSE_CELLS // num_items)
     log_pop = np.log(popularity)
     for lo in range(0, len(dense), step):
-        users = dense[lo: lo + step]
+        users = dense[lo : lo + step]
         keys = log_pop[None, :] + log_g[users][:, set_of] + rng.gumbel(size=(len(users), num_items))
         order = np.argsort(-keys, axis=1)
         take = np.arange(num_items)[None, :] < activity[users][:, None]
@@ -280,7 +355,12 @@ def toy_matrix() -> Dataset:
     )
     u, i = np.nonzero(table)
     ratings = pd.DataFrame(
-        {"user_id": u + 1, "item_id": i + 1, "rating": table[u, i], "timestamp": 1_000_000_000 + np.arange(len(u)) * 3600}
+        {
+            "user_id": u + 1,
+            "item_id": i + 1,
+            "rating": table[u, i],
+            "timestamp": 1_000_000_000 + np.arange(len(u)) * 3600,
+        }
     )
     items = pd.DataFrame(
         {"item_id": np.arange(1, len(movies) + 1), "title": [m[0] for m in movies], "genres": [m[1] for m in movies]}
