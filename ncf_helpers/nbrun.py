@@ -36,6 +36,7 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
+from .common import atomic_path
 from .lesson import RECORD_ENV
 
 __all__ = [
@@ -263,17 +264,8 @@ def save_executed(run: LessonRun, folder: str | Path, overrides: dict) -> Path:
         "executed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     target = folder / run.path.name
-    fd, tmp = tempfile.mkstemp(prefix=f".{run.path.stem}-", suffix=".ipynb", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            nbformat.write(nb, f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the copy a normal file's permissions
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:
+        nbformat.write(nb, tmp)
     return target
 
 
