@@ -57,6 +57,7 @@ assignments: $(STAMP)
 benchmarks: $(STAMP)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[benchmarks]'
 	for b in classic models speed explorer responsiveness comparison retrieval notebooks scale; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	$(BIN)/python benchmarks/comparison.py --fast-synthetic
 
 # The course site (static HTML of the executed lessons, default parameters) -> build/site/index.html. Reuses the
 # executions benchmarks/notebooks.py saved in build/executed/default/ and executes what is missing or out of date.

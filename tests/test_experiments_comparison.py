@@ -111,6 +111,10 @@ def test_recorded_run_round_trip_and_guards(split, synthetic, tmp_path, capsys):
     assert "seeds" in capsys.readouterr().out
     assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1), epochs=3, path=path) is None
     assert "epochs" in capsys.readouterr().out
+    # a tuple lists the acceptable values (lesson 06: the default run, or FAST's own): recorded with None here
+    assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1), epochs=(3, None), path=path) is not None
+    assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1), epochs=(3, 2), path=path) is None
+    assert "asks for epochs=2 or epochs=3" in capsys.readouterr().out
     assert cmp.find_recorded(split, "toy", ["iALS", "MLP"], (0, 1), path=path) is None
     assert "lacks" in capsys.readouterr().out
     assert cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=tmp_path / "none.json") is None
@@ -175,6 +179,49 @@ def test_shipped_recorded_run_is_complete():
     labels = pd.DataFrame(runs["random"]["results"])
     assert set(labels["model"]) == {"MF (dot)", "GMF", "MLP", "NeuMF"} and len(labels) == 12
     assert labels["roc_auc"].between(0.6, 1.0).all()
+
+
+def _fast_synthetic_splits():
+    """The three splits lesson 06 makes with FAST = True offline (MovieLens absent: the small synthetic set)."""
+    from ncf_helpers import lesson
+    from ncf_helpers.data import temporal_split
+
+    ds = lesson.load_data("synthetic", True, seed=0, verbose=False)
+    return ds, {
+        "loo": leave_last_one_out(ds, threshold=3.5, num_negatives=99, seed=0),
+        "time": temporal_split(ds, test_fraction=0.2, threshold=3.5, num_negatives=99, seed=0),
+        "labels": random_split(ds, test_fraction=0.2, seed=0, threshold=3.5),
+    }
+
+
+def test_shipped_fast_synthetic_run_is_found():
+    """recorded/comparison_synthetic.json is lesson 06's FAST run offline (what nbgrader's autograde and the offline
+    notebook tests execute): it applies to exactly the splits, seeds and settings that run asks for, with every
+    model, and not to the default (EPOCHS = None) run."""
+    ds, splits = _fast_synthetic_splits()
+    assert ds.name == "synthetic"
+    seeds, asked = (0, 1, 2), (None, cmp.FAST_EPOCHS)  # the lesson's (EPOCHS, epochs) with FAST = True
+    trained = ["iALS", *[n for n in cmp.MODELS if n in cmp.KERAS_INTERACTION]]
+    missing = "re-run benchmarks/comparison.py --fast-synthetic"
+    assert cmp.find_recorded(splits["loo"], ds.name, trained, seeds, epochs=asked, verbose=False), missing
+    assert cmp.find_recorded(splits["time"], ds.name, cmp.MODELS, seeds, epochs=asked, verbose=False), missing
+    labels = ["MF (dot)", "GMF", "MLP", "NeuMF"]
+    assert cmp.find_recorded(splits["labels"], ds.name, labels, seeds, epochs=asked, verbose=False), missing
+    assert cmp.find_recorded(splits["loo"], ds.name, trained, seeds, verbose=False) is None  # not a default run
+
+
+@pytest.mark.slow
+def test_fast_synthetic_run_is_reproduced_by_retraining():
+    """Trust, but verify (lesson 06's own check, here for the FAST record): MF (dot) and iALS with the first seed,
+    retrained exactly as FAST trains them, score the recorded HR@10 (equal on the recording machine; another
+    CPU or TensorFlow build sums in another order, so allow 0.03, about 12 of the 400 test users)."""
+    ds, splits = _fast_synthetic_splits()
+    rec = cmp.find_recorded(splits["loo"], ds.name, ["iALS", "MF (dot)"], (0, 1, 2), epochs=(None, 2), verbose=False)
+    for name in ("iALS", "MF (dot)"):
+        model = cmp.make_model(name, splits["loo"], 0, epochs=cmp.FAST_EPOCHS, **cmp.FAST_OPTIONS.get(name, {}))
+        live = evaluate(model, splits["loo"]).hr
+        recorded = float(rec.results.query("model == @name and seed == 0")["hr@10"].iloc[0])
+        assert abs(live - recorded) <= 0.03, (name, live, recorded)
 
 
 def test_compare_models_errors(split, synthetic):

@@ -126,9 +126,10 @@ def grade_shard(root: Path, lessons: list[Path], env: dict) -> dict:
     return out
 
 
-# Relative cost of grading a lesson (CPU seconds of its three autograded runs, measured: the Keras lessons cost
-# about 4x the classic ones). Lessons not listed (a new one) count as Keras lessons.
-COST = {"00": 1, "01": 1, "02": 1, "03": 1, "04": 4, "05": 3, "06": 4}
+# Relative cost of grading a lesson: its FAST run offline, in units of about 10 s (measured 2026-12-03 on 2 idle
+# cores: 00 10 s, 01 8 s, 02 11 s, 03 18 s, 04 34 s, 05 25 s, 06 19 s with its recorded FAST run, 07 25 s). Lessons
+# not listed (a new one) count as 3.
+COST = {"00": 1, "01": 1, "02": 1, "03": 2, "04": 3.5, "05": 2.5, "06": 2, "07": 2.5}
 
 
 def shards(lessons: list[Path], n: int) -> list[list[Path]]:
