@@ -84,7 +84,7 @@ def test_recorded_run_round_trip_and_guards(split, synthetic, tmp_path, capsys):
     )
     assert path.exists() and not list(tmp_path.glob(".*"))  # no temp file left behind
     rec = cmp.find_recorded(split, "toy", ["iALS"], (0, 1), path=path)
-    assert rec is not None and rec.models == {} and rec.seeds == (0, 1)
+    assert rec is not None and rec.models == {} and rec.seeds == (0, 1) and rec.epochs is None and comp.epochs is None
     pd.testing.assert_frame_equal(
         rec.results.reset_index(drop=True),
         comp.results[comp.results["model"] == "iALS"].reset_index(drop=True),
@@ -203,7 +203,9 @@ def test_shipped_fast_synthetic_run_is_found():
     seeds, asked = (0, 1, 2), (None, cmp.FAST_EPOCHS)  # the lesson's (EPOCHS, epochs) with FAST = True
     trained = ["iALS", *[n for n in cmp.MODELS if n in cmp.KERAS_INTERACTION]]
     missing = "re-run benchmarks/comparison.py --fast-synthetic"
-    assert cmp.find_recorded(splits["loo"], ds.name, trained, seeds, epochs=asked, verbose=False), missing
+    found = cmp.find_recorded(splits["loo"], ds.name, trained, seeds, epochs=asked, verbose=False)
+    assert found, missing
+    assert found.epochs == cmp.FAST_EPOCHS  # lesson 06 then compares its retrained MF (dot) with the record
     assert cmp.find_recorded(splits["time"], ds.name, cmp.MODELS, seeds, epochs=asked, verbose=False), missing
     labels = ["MF (dot)", "GMF", "MLP", "NeuMF"]
     assert cmp.find_recorded(splits["labels"], ds.name, labels, seeds, epochs=asked, verbose=False), missing

@@ -775,35 +775,26 @@ def load_movielens(
         )
     base = base_url or os.environ.get(ENV_URL)
     url = f"{base.rstrip('/')}/{spec.zip_name}" if base else spec.url
-    if not download:
-        reason = "no local copy, and download=False"
-        raise DataUnavailableError(
-            _unavailable_message(name, spec, None, reason, candidates, explicit=False),
+
+    def unavailable(reason: str, tried: str | None = None) -> DataUnavailableError:
+        """The error for every way past this point can fail; ``tried``: the URL, if a download was tried."""
+        return DataUnavailableError(
+            _unavailable_message(name, spec, tried, reason, candidates, explicit=False),
             name=name,
             url=url,
             reason=reason,
             candidates=candidates,
         )
+
+    if not download:
+        raise unavailable("no local copy, and download=False")
     target = candidates[-1]
     if target.is_dir() and any(target.iterdir()):
-        reason = (
+        raise unavailable(
             f"{target} exists but lacks {', '.join(_missing_files(target, spec))}; "
             "delete that folder (or complete it) and try again"
-        )
-        raise DataUnavailableError(
-            _unavailable_message(name, spec, None, reason, candidates, explicit=False),
-            name=name,
-            url=url,
-            reason=reason,
-            candidates=candidates,
         )
     try:
         return _download(name, spec, url, target, timeout, progress, duplicates)
     except _Failure as exc:
-        raise DataUnavailableError(
-            _unavailable_message(name, spec, url, exc.reason, candidates, explicit=False),
-            name=name,
-            url=url,
-            reason=exc.reason,
-            candidates=candidates,
-        ) from (exc.__cause__ or exc)
+        raise unavailable(exc.reason, url) from (exc.__cause__ or exc)

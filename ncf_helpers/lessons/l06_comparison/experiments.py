@@ -150,6 +150,8 @@ class Comparison:
     ``seconds``: wall time of the whole comparison. A comparison loaded by :func:`find_recorded` has no fitted
     ``models``; its ``curve`` holds the recorded protocol curve and ``note`` says where and when it was run.
     ``protocol``: the split's protocol (``"leave_last_one_out"``, ``"temporal"``, ``"random"``).
+    ``epochs``: the Keras models' epochs, as given to :func:`compare_models` (``None``: each model's default), also
+    for a recorded run (lesson 06 compares it with its own before it compares a retrained model with the record).
     """
 
     results: pd.DataFrame
@@ -161,6 +163,7 @@ class Comparison:
     note: str = ""
     per_user_seed: dict = field(default_factory=dict)
     protocol: str = ""
+    epochs: int | None = None
 
     def summary(self) -> pd.DataFrame:
         return summarise(self.results)
@@ -187,6 +190,7 @@ class Comparison:
             "; ".join(n for n in (self.note, other.note) if n),
             {**other.per_user_seed, **self.per_user_seed},
             self.protocol or other.protocol,
+            self.epochs if self.epochs is not None else other.epochs,
         )
 
     def table(self) -> pd.DataFrame:
@@ -293,6 +297,7 @@ def compare_models(
         time.perf_counter() - start,
         per_user_seed=per_user_seed,
         protocol=split.protocol,
+        epochs=None if epochs is None else int(epochs),
     )
 
 
@@ -353,7 +358,7 @@ def labels_comparison(
                 f"  accuracy {done['accuracy'].mean():.3f}",
                 flush=True,
             )
-    return Comparison(pd.DataFrame(rows), {}, {}, seeds, time.perf_counter() - start, protocol="random")
+    return Comparison(pd.DataFrame(rows), {}, {}, seeds, time.perf_counter() - start, protocol="random", epochs=epochs)
 
 
 # ---------------------------------------------------------------------------------------------- recorded runs
@@ -551,6 +556,7 @@ def find_recorded(
         note,
         per_user_seed,
         str(run.get("protocol") or ""),
+        doc.get("epochs"),
     )
 
 
