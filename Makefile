@@ -56,6 +56,8 @@ assignments: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[benchmarks]'
+	@# speed.py and explorer.py compare with main before issue #15's training loop (a detached worktree)
+	test -d ../wt-speed-base || git worktree add --detach ../wt-speed-base e2a5c1d
 	for b in classic models speed explorer responsiveness comparison retrieval notebooks scale; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 	$(BIN)/python benchmarks/comparison.py --fast-synthetic
 

@@ -13,6 +13,17 @@ RESULTS = REPO / "benchmarks" / "results"
 sys.path.insert(0, str(REPO))
 
 
+def use_root(root: str) -> None:
+    """Import ``ncf_helpers`` from the checkout ``root``: first on sys.path, and the editable install's import
+    hook (which would always answer with this checkout) taken out."""
+    sys.meta_path[:] = [
+        f
+        for f in sys.meta_path
+        if "__editable__" not in getattr(f, "__module__", "") and "__editable__" not in type(f).__module__
+    ]
+    sys.path.insert(0, root)
+
+
 def load_benchmark_data(name: str = "ml-latest-small"):
     """ml-latest-small from ``$NCF_DATA_DIR`` (or the cache / a download); exits with a clear message if absent."""
     from ncf_helpers.data import DataUnavailableError, load_movielens

@@ -51,17 +51,6 @@ MEMORY_LIMIT_GB = 10  # per classical worker: the machine (24 GB) is shared, a r
 
 
 # ---------------------------------------------------------------------------------------------- worker side
-def use_root(root: str) -> None:
-    """Import ``ncf_helpers`` from the checkout ``root``: first on sys.path, and the editable install's import
-    hook (which would always answer with this checkout) taken out."""
-    sys.meta_path[:] = [
-        f
-        for f in sys.meta_path
-        if "__editable__" not in getattr(f, "__module__", "") and "__editable__" not in type(f).__module__
-    ]
-    sys.path.insert(0, root)
-
-
 class PeakRSS:
     """Peak resident memory of this process during a block, sampled every 20 ms from /proc/self/statm (MB)."""
 
@@ -381,6 +370,8 @@ def main() -> None:
     parser.add_argument("--render", default="", help="only re-write the markdown from a run's results.json")
     args = parser.parse_args()
     if args.worker:
+        from _common import use_root
+
         use_root(os.environ["NCF_SCALE_ROOT"])
         {
             "generate": worker_generate,

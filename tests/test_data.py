@@ -406,6 +406,23 @@ def test_leave_last_one_out_errors():
         leave_last_one_out(_frame([]), num_users=1, num_items=1)
 
 
+@pytest.mark.parametrize("unique", [True, False])
+def test_sample_negatives_table_and_binary_search_agree(unique, monkeypatch):
+    """The boolean-table lookup (key ranges up to BITMAP_MAX) and the binary search of the sorted keys (larger
+    ranges) draw exactly the same negatives from the same generator."""
+    from ncf_helpers.data import splits
+
+    rng = np.random.default_rng(3)
+    num_users, num_items = 200, 300
+    keys = np.unique(rng.integers(0, num_users * num_items, 20_000))
+    users = rng.integers(0, num_users, 5_000)
+    table = sample_negatives(users, 4, num_items, keys, rng=11, unique=unique)
+    monkeypatch.setattr(splits, "BITMAP_MAX", 0)
+    search = sample_negatives(users, 4, num_items, keys, rng=11, unique=unique)
+    assert np.array_equal(table, search)
+    assert not np.isin(users[:, None] * num_items + table, keys).any()
+
+
 def test_sample_negatives_brute_force():
     rng = np.random.default_rng(0)
     num_users, num_items = 30, 40

@@ -398,3 +398,64 @@ def test_serving_cost_counts_model_calls(trained_tower):
     assert list(table["network calls / request"]) == [1, 1]
     assert list(table["rows through a network / request"]) == [index.num_items, 1]
     assert np.all(table["median ms"] > 0)
+
+
+# ------------------------------------------------------------------ the compiled training loop (issue #15)
+def _rows_of(split):
+    from ncf_helpers.models.training import _training_rows
+
+    pos_u, pos_i, neg_u, neg_i = _training_rows(split)
+    return pos_u, pos_i, neg_u, neg_i, np.unique(pos_u * split.num_items + pos_i)
+
+
+@pytest.mark.parametrize("interaction", ["dot", "neumf", "two_tower"])
+def test_compiled_loop_takes_the_same_steps_as_model_fit(split, interaction, monkeypatch):
+    """run_epoch's compiled loop runs model.fit's train step: same rows, same order, same batches -> the same
+    weights and the same reported loss (up to float32 summation order). STEPS_PER_CALL = 3 with batch 512 makes
+    the 3,000-odd rows of one epoch span several calls, the last one short."""
+    from ncf_helpers.models import training
+
+    monkeypatch.setattr(training, "STEPS_PER_CALL", 3)
+    rows = _rows_of(split)
+    seen = []
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    models = [build_model(split.num_users, split.num_items, interaction, seed=3) for _ in range(2)]
+    assert training._graph_loop_ok(models[0])
+    h, n = training.run_epoch(models[0], rows, split.num_items, 4, 0, seed=5, batch_size=512, callbacks=[Spy()])
+    steps = -(-n // 512)
+    assert steps > 6 and seen == [min(steps, s + 3) - 1 for s in range(0, steps, 3)]
+    u, i, y = epoch_rows(*rows, split.num_items, 4, np.random.default_rng([5, 0]))
+    ref = models[1].fit({"user_idx": u, "item_idx": i}, y, batch_size=512, shuffle=False, verbose=0)
+    assert h.history["loss"][0] == pytest.approx(ref.history["loss"][0], rel=1e-4)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    assert int(models[0].optimizer.iterations.numpy()) == steps
+
+
+def test_models_the_compiled_loop_does_not_cover_go_through_fit(split):
+    """A model compiled with metrics (or run eagerly) trains through model.fit: its metric is in the history."""
+    from ncf_helpers.models import training
+
+    model = build_model(split.num_users, split.num_items, "gmf", seed=0)
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=["auc"])
+    assert not training._graph_loop_ok(model)
+    h, _ = training.run_epoch(model, _rows_of(split), split.num_items, 1, 0, seed=0, batch_size=1024)
+    assert set(h.history) == {"loss", "auc"}
+
+
+def test_keras_adam_sums_the_squares_of_repeated_ids():
+    """What training.py's docstring says of Keras' Adam on an embedding gradient with a repeated id: the second
+    moment gets the sum of the squared rows, not the square of their sum. Two rows of gradient 1 for id 0:
+    m = 0.1 * (1 + 1) = 0.2, v = 0.001 * (1^2 + 1^2) = 0.002 (not 0.001 * (1 + 1)^2 = 0.004)."""
+    tf = pytest.importorskip("tensorflow")
+    table = keras.Variable(np.zeros((3, 1), np.float32))
+    opt = keras.optimizers.Adam(learning_rate=0.1)
+    opt.build([table])
+    grad = tf.IndexedSlices(tf.constant([[1.0], [1.0]]), tf.constant([0, 0]), tf.constant([3, 1]))
+    opt.apply([grad], [table])
+    np.testing.assert_allclose(opt._momentums[0].numpy().ravel(), [0.2, 0, 0], rtol=1e-6)
+    np.testing.assert_allclose(opt._velocities[0].numpy().ravel(), [0.002, 0, 0], rtol=1e-5)

@@ -379,6 +379,30 @@ def random_split(
     )
 
 
+BITMAP_MAX = 1 << 25
+"""Largest key range (``num_users x num_items``) for which :func:`sample_negatives` marks the positives in a
+boolean table (32 MB at most) instead of binary-searching the sorted keys: a table lookup per candidate is about
+5x quicker than ``np.searchsorted`` (lesson 04's training draws 726,000 candidates per epoch on
+ml-latest-small), and the answer is the same."""
+
+
+def _positive_lookup(positive_keys: np.ndarray, span: int):
+    """``is_positive(keys) -> bool array``: whether each key (``user * num_items + item``, ``0 <= key < span``)
+    is one of the sorted ``positive_keys``."""
+    if len(positive_keys) == 0:
+        return lambda keys: np.zeros(np.shape(keys), dtype=bool)
+    if span <= BITMAP_MAX:
+        table = np.zeros(span, dtype=bool)
+        table[positive_keys[positive_keys < span]] = True
+        return lambda keys: table[keys]
+
+    def search(keys):
+        pos = np.searchsorted(positive_keys, keys)
+        return positive_keys[np.minimum(pos, len(positive_keys) - 1)] == keys
+
+    return search
+
+
 def sample_negatives(
     user_idx: np.ndarray,
     num_negatives: int,
@@ -426,18 +450,12 @@ def sample_negatives(
         bad = int(np.flatnonzero(free <= 0)[0])
         raise ValueError(f"user_idx {users[bad]} has interacted with every item: there is no negative to sample.")
 
+    is_positive = _positive_lookup(positive_keys, (int(users.max()) + 1) * num_items)
     todo = np.arange(n)
     width = k + 8
     while todo.size:
         cand = rng.integers(0, num_items, size=(todo.size, width), dtype=np.int64)
-        keys = users[todo, None] * num_items + cand
-        pos = np.searchsorted(positive_keys, keys)
-        is_pos = (
-            positive_keys[np.minimum(pos, len(positive_keys) - 1)] == keys
-            if len(positive_keys)
-            else np.zeros_like(keys, bool)
-        )
-        ok = ~is_pos
+        ok = ~is_positive(users[todo, None] * num_items + cand)
         if unique:
             # keep the first occurrence of each item in a row
             flat = (np.arange(todo.size)[:, None] * num_items + cand).reshape(-1)

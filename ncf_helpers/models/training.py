@@ -7,32 +7,21 @@ After each epoch a callback ranks the validation items (or the test items when t
 rows) with the shared :func:`ncf_helpers.evaluate.evaluate` harness, so the numbers in the learning curve are
 the same numbers as in every lesson's comparison table.
 
-Input path, chosen by measurement (ml-latest-small, 60,500 positives x (1 + 4) = 302,500 rows per epoch, the
-default "mlp"; a 2-core VM shared with other jobs, so absolute numbers wobble by +-30%; rows/s after the first
-epoch, i.e. without the one-off tracing of the train step):
+How an epoch runs, chosen by measurement (``benchmarks/results/speed.md``; ml-latest-small, 60,500 positives x
+(1 + 4) = 302,500 rows per epoch, batch 4096, 2 CPU cores; rows/s after the first epoch):
 
-=====================================================  ====================  =========================
-input path                                             rows/s (wall)         note
-=====================================================  ====================  =========================
-numpy arrays -> ``model.fit``, batch 4096 (ours)       150,000-180,000       ~155,000 rows per CPU-second
-``tf.data.Dataset.from_tensor_slices`` + shuffle       2-3x slower           same batch size
-numpy, batch 1024                                      ~25% slower           4x more Adam steps
-numpy, batch 16384                                     ~2.5x faster          loss after 3 epochs 0.42
-                                                                             vs 0.30: needs more epochs
-``jit_compile=True`` (XLA)                             ~1.4x faster          but ~5-6 CPU-s (20-30 s wall
-                                                       per CPU-second        here) to compile, per model
-``steps_per_execution=16``                             within noise          not used
-``TF_ENABLE_ONEDNN_OPTS=0``                            within noise (+-5%)   not used
-=====================================================  ====================  =========================
-
-So ``train`` feeds numpy arrays (shuffled by numpy, ``shuffle=False`` in ``fit``) in batches of 4096 and leaves
-XLA off (Keras' ``"auto"`` on CPU): a 20-epoch run would save about as much as the compile costs, and the
-widgets and tests train for a few epochs. Where the time goes: a bare 4096-row train step of the "mlp" (a
-``tf.function``) is ~15 ms of CPU here, of which ~5 ms is Adam updating the full embedding tables (Keras 3
-applies Adam densely) and ~7 ms the forward and backward pass; inside ``model.fit`` a step costs ~25 ms of CPU.
-A 4096x64 @ 64x10 matmul alone takes ~1 ms on this VM, so the "1.2 M rows/s" seen on a quieter machine is
-not reachable here. ``benchmarks/results/speed.md`` compares this path with the original
-course's CSV pipeline on the same rows.
+* The rows live in numpy arrays, shuffled by numpy (``tf.data.Dataset.from_tensor_slices`` + shuffle was 2-3x
+  slower; batch 1024 is ~25 % slower, 4x more Adam steps; batch 16384 ~2.5x faster but needs more epochs).
+* One compiled ``tf.function`` runs ``STEPS_PER_CALL`` train steps per call, slicing the batches inside the graph:
+  the same step as ``model.fit`` (``model.compute_loss``, gradients, ``optimizer.apply``), hence the same
+  weights and metrics, without ``fit``'s per-step data adapter and callbacks. Side by side with one
+  ``model.fit`` per epoch (what train() did before issue #15): "mlp" 446k -> 987k rows/s (2.0-2.4x), "dot"
+  398k -> 727k (1.65-2.0x), NeuMF 1.7-1.8x, the two-tower 1.8-2.5x; the first epoch (tracing) is ~2x quicker too.
+* Not used: ``jit_compile=True`` (XLA; ~1.4x faster epochs but seconds of compilation per model), TensorFlow's
+  fused Adam kernel (``ResourceApplyAdam``: 1.4x faster, but Keras' Adam sums the squared gradients of repeated
+  ids, Σg², where the kernel squares their sum, (Σg)²; on the defaults tuned with Keras' Adam that cost the
+  "mlp" 0.013 HR@10 over 5 seeds), a lazy (row-sparse) Adam (no faster at this table size), XLA for the
+  optimizer update alone (no faster).
 """
 
 from __future__ import annotations
@@ -49,7 +38,7 @@ from ..data.splits import Split, sample_negatives
 from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes
 from .scoring import KerasScorer
 
-__all__ = ["TRAIN_OPTIONS", "TrainHistory", "epoch_rows", "run_epoch", "train"]
+__all__ = ["STEPS_PER_CALL", "TRAIN_OPTIONS", "TrainHistory", "epoch_rows", "run_epoch", "train"]
 
 TRAIN_OPTIONS = (
     "epochs",
@@ -230,6 +219,87 @@ def epoch_rows(pos_u, pos_i, neg_u, neg_i, positive_keys, num_items, num_negativ
     return (u[order].astype(np.int32), np.concatenate(parts_i)[order].astype(np.int32), np.concatenate(parts_y)[order])
 
 
+STEPS_PER_CALL = 32
+"""Optimizer steps per call of the compiled loop (:func:`run_epoch`): callbacks hear ``on_train_batch_end`` once
+per 32 steps (131,072 rows at batch 4096), and Python runs once per 32 steps instead of once per step."""
+
+
+def _graph_loop_ok(model: keras.Model) -> bool:
+    """Whether :func:`run_epoch` may use its compiled loop for ``model``: TensorFlow backend, compiled with a loss
+    and no metrics, not eager. Anything else goes through ``model.fit``, which handles every case."""
+    return (
+        keras.backend.backend() == "tensorflow"
+        and getattr(model, "optimizer", None) is not None
+        and getattr(model, "_compile_loss", None) is not None
+        and getattr(model, "_compile_metrics", None) is None
+        and not model.run_eagerly
+    )
+
+
+def _graph_loop(model: keras.Model, batch_size: int, x, y):
+    """``loop(x, y) -> sum over batches of (batch loss x batch rows)``: a ``tf.function`` that slices the nests
+    ``x``, ``y`` (arrays ``[n, ...]``, ``n <= STEPS_PER_CALL * batch_size``) into batches and runs the same
+    train step as ``model.fit`` (forward pass, ``model.compute_loss``, gradients, ``optimizer.apply``) for each,
+    inside one graph. Traced once (any ``n``) per model, optimizer, XLA setting, batch size and input structure;
+    cached on the model."""
+    import tensorflow as tf
+
+    spec = tf.nest.map_structure(lambda a: tf.TensorSpec([None, *np.shape(a)[1:]], tf.as_dtype(a.dtype)), (x, y))
+    key = (id(model.optimizer), bool(model.jit_compile), int(batch_size), repr(spec))
+    cached = vars(model).get("_ncf_train_loop")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    variables = model.trainable_variables
+    if not model.optimizer.built:
+        model.optimizer.build(variables)
+
+    def loop(x, y):
+        n = tf.shape(tf.nest.flatten(y)[0])[0]
+        total = tf.zeros((), tf.float32)
+        for start in tf.range(0, n, batch_size):
+            xb, yb = tf.nest.map_structure(lambda t, s=start: t[s : s + batch_size], (x, y))
+            with tf.GradientTape() as tape:
+                y_pred = model(xb, training=True)
+                loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, training=True)
+            model.optimizer.apply(tape.gradient(loss, variables), variables)
+            total += tf.cast(loss, tf.float32) * tf.cast(tf.minimum(batch_size, n - start), tf.float32)
+        return total
+
+    fn = tf.function(loop, input_signature=list(spec), jit_compile=bool(model.jit_compile))
+    vars(model)["_ncf_train_loop"] = (key, fn)  # past Keras' attribute tracking, like model.train_function
+    return fn
+
+
+def _fit_one_epoch(model, x, y, batch_size: int, epoch: int, verbose, callbacks):
+    """One pass over ``x``, ``y`` (numpy nests ``[n, ...]``, already shuffled) in batches of ``batch_size``, in
+    order, with the compiled loop; the callbacks see what ``model.fit(..., epochs=epoch + 1,
+    initial_epoch=epoch, shuffle=False)`` shows them (``on_train_batch_end`` once per ``STEPS_PER_CALL`` steps,
+    ``logs["loss"]`` the row-weighted mean of the batch losses, as Keras reports it). Returns the History."""
+    import tensorflow as tf
+
+    n = len(tf.nest.flatten(y)[0])
+    steps = -(-n // batch_size)
+    cbs = keras.callbacks.CallbackList(
+        callbacks, add_history=True, add_progbar=False, model=model, verbose=verbose, epochs=epoch + 1, steps=steps
+    )
+    history = next(c for c in cbs.callbacks if isinstance(c, keras.callbacks.History))
+    loop = _graph_loop(model, batch_size, x, y)
+    chunk = STEPS_PER_CALL * batch_size
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(epoch)
+    total = 0.0
+    for step, start in zip(range(0, steps, STEPS_PER_CALL), range(0, n, chunk)):
+        cbs.on_train_batch_begin(step)
+        part = tf.nest.map_structure(lambda a, s=start: a[s : s + chunk], (x, y))
+        total += float(loop(*part))
+        done = min(n, start + chunk)
+        cbs.on_train_batch_end(min(steps, step + STEPS_PER_CALL) - 1, {"loss": total / done})
+    logs = {"loss": total / n}
+    cbs.on_epoch_end(epoch, logs)
+    cbs.on_train_end(logs)
+    return history
+
+
 def run_epoch(
     model: keras.Model,
     rows: tuple,
@@ -249,7 +319,11 @@ def run_epoch(
     ``rows = (pos_u, pos_i, neg_u, neg_i, positive_keys)``: the training positives, explicit negatives (int
     arrays ``[n]``, possibly empty) and the sorted keys ``user * num_items + item`` of the positives. Epoch
     ``epoch`` (0-based, counted from the first epoch ever trained) draws its negatives and shuffle from
-    ``numpy.random.default_rng([seed, epoch])`` (:func:`epoch_rows`) and runs one ``model.fit`` pass.
+    ``numpy.random.default_rng([seed, epoch])`` (:func:`epoch_rows`), then trains on the rows in that order, in
+    batches of ``batch_size``: the train step of ``model.fit`` (same loss, gradients and optimizer), run
+    ``STEPS_PER_CALL`` steps per call of one compiled TensorFlow loop instead of one step per call, which
+    streams rows 1.6-3x faster (benchmarks/results/speed.md). Models that loop does not cover (compiled
+    metrics, ``run_eagerly``, another backend) go through ``model.fit``.
     ``feed(user_idx, item_idx) -> inputs`` and ``targets(labels) -> y`` adapt the rows to a model with other
     inputs or several outputs (default ``{"user_idx": u, "item_idx": i}`` and the float32 labels ``[n]``).
     Returns ``(keras History, rows in the epoch)``.
@@ -257,9 +331,13 @@ def run_epoch(
     pos_u, pos_i, neg_u, neg_i, keys = rows
     rng = np.random.default_rng([int(seed), int(epoch)])
     u, i, y = epoch_rows(pos_u, pos_i, neg_u, neg_i, keys, num_items, int(num_negatives), rng)
+    x = {"user_idx": u, "item_idx": i} if feed is None else feed(u, i)
+    y = y if targets is None else targets(y)
+    if _graph_loop_ok(model):
+        return _fit_one_epoch(model, x, y, int(batch_size), int(epoch), verbose, callbacks), len(u)
     h = model.fit(
-        {"user_idx": u, "item_idx": i} if feed is None else feed(u, i),
-        y if targets is None else targets(y),
+        x,
+        y,
         batch_size=int(batch_size),
         epochs=int(epoch) + 1,
         initial_epoch=int(epoch),
@@ -314,9 +392,9 @@ def train(
 
     Returns a :class:`TrainHistory` (``history["loss"]``, ``["hr@10"]``, ``["ndcg@10"]``, ``["seconds"]``).
 
-    Speed on ml-latest-small (302,500 rows per epoch, the default "mlp", 2 shared CPU cores): ~150,000-180,000
-    rows/s after the first epoch, i.e. ~2 s per epoch; the first epoch adds ~3-4 s of graph tracing. See the
-    module docstring for the alternatives measured.
+    Speed on ml-latest-small (302,500 rows per epoch, the default "mlp", 2 CPU cores): ~0.9-1.1 M rows/s after
+    the first epoch, i.e. ~0.3 s per epoch; the first epoch adds ~0.5-1 s of graph tracing. See the module
+    docstring for the alternatives measured.
     """
     interaction = interaction_of(model)
     defaults = DEFAULTS[interaction]
