@@ -2,7 +2,8 @@
 
 Each lesson is executed once per session with FAST=True (the ``lesson_run`` fixture), on ml-latest-small when
 NCF_DATA_DIR points at it, else on the synthetic data set; ranges branch on the recorded ``dataset``. FAST
-trains every model for one epoch, so the ranges are for one-epoch models.
+trains every model for one epoch on MovieLens (three on FAST's small synthetic set, ~20 steps an epoch), so the
+ranges are for such short runs.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ def test_seed_model_equals_build_model(rec):
 def test_ids_as_numbers_fail(rec):
     """The model that reads IDs as numbers does no better than popularity (it cannot be personal)."""
     assert rec["hr@10_raw_ids"] < rec["hr@10_popularity"] - 0.1
-    assert rec["hr@10_raw_ids"] > RANDOM_HR + 0.05  # ... though "far better than random guessing"
     if _real(rec):
+        assert rec["hr@10_raw_ids"] > RANDOM_HR + 0.05  # ... though "far better than random guessing"
         assert rec["hr@10_popularity"] > 0.4
+    else:  # "on the synthetic fallback, whose IDs are numbered at random, it is about as good as random guessing"
+        assert abs(rec["hr@10_raw_ids"] - RANDOM_HR) < 0.05
 
 
 def test_trained_models_are_useful(rec):

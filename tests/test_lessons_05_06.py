@@ -95,12 +95,16 @@ def test_lesson_06_comparison(lesson_run):
     r = lesson_run("06_comparison").records
     real = _real(r)
     assert r["seeds"] == 3 and r["test_users"] > 100
-    # On ml-latest-small the Keras numbers come from the recorded run (benchmarks/comparison.py) because the
-    # split matches it; one model is retrained live beside it. Elsewhere everything is trained live.
-    assert r["recorded"] is real
+    # The Keras numbers come from a recorded run (benchmarks/comparison.py) whose split matches: the default run
+    # on ml-latest-small, the FAST run (--fast-synthetic) on the synthetic fallback the tests use offline. One
+    # model (MF (dot), seed 0) is retrained live beside it and must reproduce it.
+    assert r["recorded"] is True
+    assert 0.1 < r["verify_hr@10_live"] <= 1.0 and 0.1 < r["verify_hr@10_recorded"] <= 1.0
     if real:
-        assert 0.1 < r["verify_hr@10_live"] <= 1.0 and 0.5 < r["verify_hr@10_recorded"] <= 1.0
+        assert 0.5 < r["verify_hr@10_recorded"]
         assert r["curve_models"] == len(COMPARED)  # the recorded curves complete the live ones
+    else:
+        assert abs(r["verify_hr@10_live"] - r["verify_hr@10_recorded"]) < 0.03
     for name in COMPARED:
         assert 0.1 < r[f"hr@10_{name}"] <= 1.0, name  # every model beats random guessing
     for name in ("popularity", "usercf", "itemcf"):  # no randomness: one fit, zero spread
