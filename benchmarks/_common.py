@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,30 @@ def use_root(root: str) -> None:
         if "__editable__" not in getattr(f, "__module__", "") and "__editable__" not in type(f).__module__
     ]
     sys.path.insert(0, root)
+
+
+SPEED_BASELINE = "e2a5c1d"
+"""main before issue #15's compiled training loop: the "before" side of speed.py, explorer.py and notebooks.py
+(``git worktree add --detach ../wt-speed-base e2a5c1d``; ``make benchmarks`` creates it)."""
+
+
+def git_commit(root: Path) -> str:
+    """The short commit hash checked out in ``root``."""
+    return subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def baseline_checkout(path: str, commit: str = SPEED_BASELINE) -> tuple[Path, str]:
+    """``(resolved path, its short commit)`` of a baseline checkout to compare with; exits with how to make one
+    when ``path`` holds no ``ncf_helpers/``."""
+    root = Path(path).resolve()
+    if not (root / "ncf_helpers").is_dir():
+        sys.exit(
+            f"--baseline {root} has no ncf_helpers/: make the checkout to compare with there "
+            f"(git worktree add --detach {path} {commit})."
+        )
+    return root, git_commit(root)
 
 
 def load_benchmark_data(name: str = "ml-latest-small"):

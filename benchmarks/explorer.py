@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from _common import REPO, load_benchmark_data, machine, markdown_table, use_root, write_result
+from _common import REPO, baseline_checkout, load_benchmark_data, machine, markdown_table, use_root, write_result
 
 BUDGET_NEW, BUDGET_CACHED = 5.0, 1.0
 
@@ -144,15 +144,7 @@ def main() -> None:
             use_root(os.environ["NCF_BENCH_ROOT"])
         print(json.dumps(measure(), default=float))
         return
-    baseline = Path(args.baseline).resolve()
-    if not (baseline / "ncf_helpers").is_dir():
-        sys.exit(
-            f"--baseline {baseline} has no ncf_helpers/: make a checkout of main before issue #15's training loop "
-            "there (git worktree add --detach ../wt-speed-base e2a5c1d)."
-        )
-    base_commit = subprocess.run(
-        ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    baseline, base_commit = baseline_checkout(args.baseline)
     print(f"== before: {baseline} ({base_commit})", flush=True)
     before = run_side(baseline)
     print("== now: this checkout", flush=True)

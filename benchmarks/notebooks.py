@@ -18,22 +18,15 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import REPO, RESULTS, machine, write_result
+from _common import REPO, RESULTS, baseline_checkout, machine, write_result
 
 from ncf_helpers.nbrun import run_lesson
 
 BUDGET = {"01": 60, "02": 60, "03": 60, "04": 90, "05": 90, "06": 90, "07": 90}
-
-
-def _commit(root: Path) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
 
 
 def time_baseline(path: Path, root: Path, overrides) -> float:
@@ -58,9 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated prefixes: run only lessons starting with one")
     parser.add_argument("--baseline", default="", help="a checkout to time first, lesson by lesson")
     args = parser.parse_args(argv)
-    baseline = Path(args.baseline).resolve() if args.baseline else None
-    if baseline is not None and not (baseline / "ncf_helpers").is_dir():
-        sys.exit(f"--baseline {baseline} has no ncf_helpers/ (git worktree add --detach ../wt-speed-base e2a5c1d).")
+    baseline, base_commit = baseline_checkout(args.baseline) if args.baseline else (None, "")
     lessons = sorted((REPO / "lessons").glob("[0-9][0-9]_*.ipynb"))
     prefixes = [p.strip() for p in args.only.split(",") if p.strip()] or [""]
     lessons = [p for p in lessons if any(p.stem.startswith(x) for x in prefixes)]
@@ -136,7 +127,7 @@ def main(argv=None) -> int:
         "",
         "Wall seconds of `run_lesson` (kernel start to last cell), measured on the machine above. Rows of "
         'lessons not run in the latest call were kept from an earlier one. "before (s)": the same lesson as '
-        + (f"commit `{_commit(baseline)}` has it" if baseline is not None else "a baseline checkout has it")
+        + (f"commit `{base_commit}` has it" if baseline is not None else "a baseline checkout has it")
         + " (`--baseline`), run just before it in the same call (main before issue #15's training loop).",
     ]
     write_result(name, "\n".join(lines))

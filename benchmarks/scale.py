@@ -383,7 +383,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(HERE))
-    from _common import machine, write_result
+    from _common import baseline_checkout, git_commit, machine, write_result
 
     if args.render:
         saved = json.loads(Path(args.render).read_text())
@@ -400,18 +400,8 @@ def main() -> None:
         print(f"wrote benchmarks/results/{args.out}.md from {args.render}")
         return
 
-    baseline = Path(args.baseline).resolve()
-    if not (baseline / "ncf_helpers").is_dir():
-        sys.exit(
-            f"--baseline {baseline} has no ncf_helpers/: make a checkout of main there "
-            "(git worktree add --detach ../wt-scale-base main)."
-        )
-    base_commit = subprocess.run(
-        ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    new_commit = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    baseline, base_commit = baseline_checkout(args.baseline, "main")
+    new_commit = git_commit(REPO)
     try:
         import implicit  # noqa: F401
 

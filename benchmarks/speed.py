@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import load_benchmark_data, machine, markdown_table, use_root, write_result
+from _common import REPO, baseline_checkout, load_benchmark_data, machine, markdown_table, use_root, write_result
 
 if os.environ.get("NCF_BENCH_ROOT"):  # a --train-row worker for another checkout (run_train_paths)
     use_root(os.environ["NCF_BENCH_ROOT"])
@@ -169,7 +169,6 @@ def run_our_path(split, epochs):
 
 TRAIN_INTERACTIONS = ("mlp", "dot", "gmf", "neumf", "two_tower")
 TRAIN_SEEDS = (0, 1)
-REPO = Path(__file__).resolve().parents[1]
 
 
 def train_row(interaction: str, seed: int) -> dict:
@@ -257,15 +256,7 @@ def main():
     if args.train_row:
         print(json.dumps(train_row(args.train_row[0], int(args.train_row[1]))))
         return
-    baseline = Path(args.baseline).resolve()
-    if not (baseline / "ncf_helpers").is_dir():
-        sys.exit(
-            f"--baseline {baseline} has no ncf_helpers/: make a checkout of main before issue #15's training "
-            "loop there (git worktree add --detach ../wt-speed-base e2a5c1d)."
-        )
-    base_commit = subprocess.run(
-        ["git", "-C", str(baseline), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    baseline, base_commit = baseline_checkout(args.baseline)
     ds = load_benchmark_data()
     load_start = os.getloadavg()[0]
     print(f"train(): baseline {baseline} ({base_commit}) vs this checkout ...", flush=True)
@@ -311,7 +302,8 @@ temporary CSV (`userId,movieId,label`) and read with `tf.data.experimental.make_
 label_name="label", num_epochs=1, shuffle=True)`, Adam's default step size, one epoch. Ours:
 `ncf_helpers.models.train` (numpy arrays, batch 4096, shuffled in numpy), `LABEL_DEFAULTS["mlp"]` =
 {LABEL_DEFAULTS["mlp"]}. "seconds" is the wall time of training (for ours including the per-epoch numpy
-shuffling); "first step s" is the time to the end of the first optimizer step, which includes Keras/TensorFlow
+shuffling); "first step s" is the time to the end of the first optimizer step (for ours: the first call of
+train()'s compiled loop, up to {training.STEPS_PER_CALL} steps, so "n/a" after it for a 1-epoch run), which includes Keras/TensorFlow
 tracing the train step (a one-off cost per model); "rows/s" = rows / seconds; "rows/s after step 1" leaves
 out that first step, i.e. the rate at which each pipeline streams rows once it runs. The speed-ups divide by
 the original course's path's rate. Test ROC-AUC / accuracy after the stated number of epochs. Test ROC-AUC

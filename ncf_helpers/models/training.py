@@ -322,7 +322,7 @@ def run_epoch(
     ``numpy.random.default_rng([seed, epoch])`` (:func:`epoch_rows`), then trains on the rows in that order, in
     batches of ``batch_size``: the train step of ``model.fit`` (same loss, gradients and optimizer), run
     ``STEPS_PER_CALL`` steps per call of one compiled TensorFlow loop instead of one step per call, which
-    streams rows 1.6-3x faster (benchmarks/results/speed.md). Models that loop does not cover (compiled
+    streams rows 1.65-2.5x faster (benchmarks/results/speed.md). Models that loop does not cover (compiled
     metrics, ``run_eagerly``, another backend) go through ``model.fit``.
     ``feed(user_idx, item_idx) -> inputs`` and ``targets(labels) -> y`` adapt the rows to a model with other
     inputs or several outputs (default ``{"user_idx": u, "item_idx": i}`` and the float32 labels ``[n]``).
