@@ -131,6 +131,21 @@ def test_recorded_run_round_trip_and_guards(split, synthetic, tmp_path, capsys):
     assert "unreadable" in capsys.readouterr().out
 
 
+def test_recorded_run_gzipped(split, tmp_path, monkeypatch):
+    """The larger records (the synthetic set at ML-1M's shape) are stored gzipped: found under the same data set
+    name, byte for byte reproducible (no time stamp in the gzip header), no temp file left behind."""
+    comp = cmp.compare_models(split, ["Popularity"], seeds=(0, 1), verbose=False)
+    monkeypatch.setattr(cmp, "RECORDED_DIR", tmp_path)
+    path = cmp.save_recorded(comp, split, "toy-big", compress=True)
+    assert path == tmp_path / "comparison_toy-big.json.gz" and sorted(tmp_path.iterdir()) == [path]
+    first = path.read_bytes()
+    assert first[:2] == b"\x1f\x8b" and cmp.save_recorded(comp, split, "toy-big", compress=True).read_bytes() == first
+    rec = cmp.find_recorded(split, "toy-big", ["Popularity"], (0, 1), verbose=False)
+    assert rec is not None and list(rec.per_user) == ["Popularity"]
+    path.write_bytes(first[: len(first) // 2])  # a truncated download or copy: unreadable, so train live
+    assert cmp.find_recorded(split, "toy-big", ["Popularity"], (0, 1), verbose=False) is None
+
+
 def test_split_fingerprint_sees_every_input(split):
     import copy
 
@@ -210,6 +225,50 @@ def test_shipped_fast_synthetic_run_is_found():
     labels = ["MF (dot)", "GMF", "MLP", "NeuMF"]
     assert cmp.find_recorded(splits["labels"], ds.name, labels, seeds, epochs=asked, verbose=False), missing
     assert cmp.find_recorded(splits["loo"], ds.name, trained, seeds, verbose=False) is None  # not a default run
+
+
+def test_shipped_ml_1m_synthetic_run_is_found():
+    """recorded/comparison_synthetic-ml-1m.json.gz is lesson 06's default run on the synthetic set of ML-1M's shape
+    (``DATASET = "synthetic"``, ``SYNTHETIC_SIZE = "ml-1m"``; issue #15): it applies to the three splits the lesson
+    makes there, with every model, under the name the lesson looks for, and only to the default epochs."""
+    from ncf_helpers import lesson
+    from ncf_helpers.data import temporal_split
+
+    ds = lesson.load_data("synthetic", False, seed=0, verbose=False, synthetic_size="ml-1m")
+    name = "synthetic-ml-1m"  # lesson 06's recorded_as for this size
+    path = cmp.RECORDED_DIR / f"comparison_{name}.json.gz"
+    missing = "re-run benchmarks/comparison.py --synthetic-size ml-1m"
+    assert path.exists() and not path.with_suffix("").exists(), missing
+    assert path.stat().st_size < 1_000_000  # 6,000 users' per-seed hits, gzipped
+    seeds = (0, 1, 2)
+    trained = ["iALS", *[n for n in cmp.MODELS if n in cmp.KERAS_INTERACTION]]
+    loo = leave_last_one_out(ds, threshold=3.5, num_negatives=99, seed=0)
+    found = cmp.find_recorded(loo, name, trained, seeds, epochs=(None,), verbose=False)
+    assert found and found.epochs is None, missing
+    assert len(found.per_user_seed["MLP"]) == 3 * len(loo.test)
+    tsplit = temporal_split(ds, test_fraction=0.2, threshold=3.5, num_negatives=99, seed=0)
+    assert cmp.find_recorded(tsplit, name, cmp.MODELS, seeds, epochs=(None,), verbose=False), missing
+    rsplit = random_split(ds, test_fraction=0.2, seed=0, threshold=3.5)
+    labels = ["MF (dot)", "GMF", "MLP", "NeuMF"]
+    assert cmp.find_recorded(rsplit, name, labels, seeds, epochs=(None,), verbose=False), missing
+    assert cmp.find_recorded(loo, name, trained, seeds, epochs=(cmp.FAST_EPOCHS,), verbose=False) is None
+
+
+def test_recorded_files_ship_with_the_package():
+    """Every recorded run is package data (pyproject's globs), so an installed course finds it too."""
+    import fnmatch
+    from pathlib import Path
+
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    for package in ("ncf_helpers.lessons.l06_comparison", "ncf_helpers.lessons.l07_retrieval"):
+        folder = root / package.replace(".", "/")
+        files = [f.relative_to(folder).as_posix() for f in (folder / "recorded").iterdir() if f.is_file()]
+        assert files, package
+        for f in files:
+            assert any(fnmatch.fnmatch(f, g) for g in globs[package]), (package, f, globs[package])
 
 
 @pytest.mark.slow

@@ -295,6 +295,66 @@ def test_same_seed_same_metrics():
     assert runs[0]["loss"] != runs[1]["loss"]  # and the seed matters
 
 
+def test_epochs_at_scale_keeps_the_adam_steps_of_ml_latest_small(split, monkeypatch):
+    from ncf_helpers import common
+    from ncf_helpers.models import epochs_at_scale
+
+    assert common.REFERENCE_POSITIVES == 60_500  # ml-latest-small's training positives (lessons 04-05's split)
+    # ML-1M's shape: 788,000 positives = 13.0x. The two-tower's 15 epochs -> ceil(15 * 60,500 / 788,000)
+    # = ceil(1.15) = 2; lesson 04's 6 -> ceil(0.46) = 1, or 2 with minimum=2; NeuMF's 12 -> ceil(0.92) = 1.
+    assert epochs_at_scale(15, 788_000) == 2
+    assert epochs_at_scale(6, 788_000) == 1 and epochs_at_scale(6, 788_000, minimum=2) == 2
+    assert epochs_at_scale(12, 788_000) == 1
+    # at or below the reference: unchanged (never more epochs than asked, also with minimum > epochs)
+    assert epochs_at_scale(15, 60_500) == 15 and epochs_at_scale(15, 1_000) == 15
+    assert epochs_at_scale(1, 788_000, minimum=2) == 1
+    assert epochs_at_scale(20, 121_000) == 10  # twice the positives: half the epochs, the same steps
+    assert epochs_at_scale(20, 121_001) == 10 and epochs_at_scale(20, 120_999) == 11  # rounded up
+    # a Split counts its training positives; a labelled table only its label == 1 rows
+    assert epochs_at_scale(20, split) == 20
+    labelled = type(split)(
+        split.num_users,
+        split.num_items,
+        split.train.assign(label=[1, 0] * (len(split.train) // 2) + [1] * (len(split.train) % 2)),
+        split.test,
+    )
+    monkeypatch.setattr(common, "REFERENCE_POSITIVES", len(split.train) // 4)
+    assert epochs_at_scale(8, split) == 2 and epochs_at_scale(8, labelled) == 4
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="epochs"):
+            epochs_at_scale(bad, 1000)
+    with pytest.raises(ValueError, match="a Split, a Dataset or a number of positives"):
+        epochs_at_scale(3, "ml-1m")
+    # a Dataset counts its ratings against ml-latest-small's 100,836: ML-1M's shape (1,297,049) is 12.9x
+    assert common.REFERENCE_RATINGS == 100_836
+    synthetic = make_synthetic(60, 80, seed=1, min_ratings=10)
+    assert epochs_at_scale(12, synthetic) == 12  # smaller than ml-latest-small
+    monkeypatch.setattr(common, "REFERENCE_RATINGS", synthetic.num_ratings // 6)
+    assert epochs_at_scale(12, synthetic) == 2 and epochs_at_scale(12, synthetic, minimum=3) == 3
+
+
+def test_train_default_epochs_scale_with_the_data(split, monkeypatch):
+    """``train(epochs=None)``: the tuned default on ml-latest-small-sized data, fewer epochs on larger data (here the
+    reference is made small, so the test split counts as 'larger'); an explicit ``epochs`` is never changed."""
+    from ncf_helpers import common
+
+    monkeypatch.setattr(common, "REFERENCE_POSITIVES", len(split.train) // 10)  # the split is 10x 'the reference'
+    model = build_model(split.num_users, split.num_items, "gmf", seed=0)
+    history = train(model, split, batch_size=1024, verbose=0, eval_metrics=False)
+    assert len(history["loss"]) == -(-DEFAULTS["gmf"]["epochs"] * (len(split.train) // 10) // len(split.train)) == 2
+    history = train(model, split, epochs=3, batch_size=1024, verbose=0, eval_metrics=False)
+    assert len(history["loss"]) == 3
+    # fit_model too (it fills in DEFAULTS itself), also NeuMF's fine-tuning epochs (PRETRAINED_NEUMF: 4 -> 1)
+    _, history = fit_model(split, "gmf", batch_size=1024, eval_metrics=False)
+    assert len(history["loss"]) == 2 and history.extra["config"]["epochs"] == 2
+    _, history = fit_model(split, "gmf", epochs=3, batch_size=1024, eval_metrics=False)
+    assert len(history["loss"]) == 3
+    gmf = build_model(split.num_users, split.num_items, "gmf", embedding_dim=8, seed=0)
+    mlp = build_model(split.num_users, split.num_items, "mlp", embedding_dim=8, seed=0)
+    _, history = fit_model(split, "neumf", pretrained=(gmf, mlp), batch_size=1024, eval_metrics=False)
+    assert len(history["loss"]) == 1
+
+
 def test_train_rejects_bad_input(split):
     model = build_model(split.num_users, split.num_items, "dot")
     empty = type(split)(split.num_users, split.num_items, split.train.iloc[:0], split.test)

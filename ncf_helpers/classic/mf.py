@@ -258,6 +258,7 @@ class ImplicitALS(Recommender):
         x = rng.normal(0.0, self.init_std, (self.num_users, d)).astype(dtype)
         y = rng.normal(0.0, self.init_std, (self.num_items, d)).astype(dtype)
         rows = []
+        self._layouts = {}  # conjugate gradient's chunks of c1 and c1t, built in the first sweep (_cg_layout)
         for it in range(1, self.iterations + 1):
             x = self._solve(y, c1, x)
             if self.solver == "exact":
@@ -267,6 +268,7 @@ class ImplicitALS(Recommender):
                 y, cells = self._solve(x, c1t, y, cell_terms=True)
                 loss = self._loss_from_cells(x, y, cells)
             rows.append({"iteration": it, "loss": loss})
+        del self._layouts
         # scored in float64 (score() and score_all() then agree to the last bit whatever the solver's dtype)
         self._x, self._y = x.astype(np.float64), y.astype(np.float64)
         self.history = pd.DataFrame(rows)
@@ -326,43 +328,59 @@ class ImplicitALS(Recommender):
         dtype = other.dtype
         gram = gram.astype(dtype)
         out = np.zeros((n, d), dtype=dtype)
-        counts = np.diff(c1.indptr)
-        order = np.argsort(counts, kind="stable")
-        order = order[counts[order] > 0]
         cells = 0.0
-        for lo, hi in _padded_chunks(counts[order], _CG_CELLS):
-            rows = order[lo:hi]
-            cnt = counts[rows]
-            width = int(cnt.max())
-            pos = np.arange(width)
-            mask = pos[None, :] < cnt[:, None]  # [B, L]
-            at = np.minimum(c1.indptr[rows][:, None] + pos[None, :], c1.indptr[rows + 1][:, None] - 1)
-            o = other[c1.indices[at]]  # [B, L, d]
-            c = np.where(mask, c1.data[at], 0.0).astype(dtype)  # c1 on the cells, 0 on the padding
-            b = np.matmul(((c + 1.0) * mask)[:, None, :], o)[:, 0, :]  # Y^T C_u p_u
+        for rows, mask, columns, c, weight in self._cg_layout(c1, dtype):
+            o = other[columns]  # [B, L, d]: the only gather a sweep needs
+            b = np.matmul(weight[:, None, :], o)[:, 0, :]  # Y^T C_u p_u
 
             def matvec(v, o=o, c=c):  # o, c: this block's (bound now, not by the loop)
                 dots = np.matmul(o, v[:, :, None])[:, :, 0]  # [B, L]: o_i . v
-                return np.matmul(v[:, None, :], gram)[:, 0, :] + np.matmul((c * dots)[:, None, :], o)[:, 0, :]
+                return np.matmul(v[:, None, :], gram)[:, 0, :] + np.matmul((c * dots)[:, None, :], o)[:, 0, :], dots
 
             xc = x[rows].astype(dtype)
-            r = b - matvec(xc)
+            ax, sc = matvec(xc)  # sc: o_i . x for the cells, kept up to date below for the loss terms
+            r = b - ax
             p = r.copy()
             rs = np.einsum("nd,nd->n", r, r)
             for _ in range(self.cg_steps):
-                ap = matvec(p)
+                ap, dots = matvec(p)
                 pap = np.einsum("nd,nd->n", p, ap)
                 alpha = np.divide(rs, pap, out=np.zeros_like(rs), where=pap > 1e-30)
                 xc += alpha[:, None] * p
+                sc += alpha[:, None] * dots  # o . (x + alpha p) without another [B, L, d] product
                 r -= alpha[:, None] * ap
                 rs_new = np.einsum("nd,nd->n", r, r)
                 beta = np.divide(rs_new, rs, out=np.zeros_like(rs), where=rs > 1e-30)
                 p = r + beta[:, None] * p
                 rs = rs_new
             out[rows] = xc
-            sc = np.matmul(o, xc[:, :, None])[:, :, 0].astype(np.float64)
+            sc = sc.astype(np.float64)
             cells += float(np.sum(np.where(mask, (1.0 + c) * (1.0 - sc) ** 2 - sc**2, 0.0)))
         return out, cells
+
+    def _cg_layout(self, c1: sp.csr_matrix, dtype) -> list:
+        """The chunks of :meth:`_solve_cg` for the rows of ``c1``: ``(rows, mask [B, L], columns [B, L], c1 [B, L],
+        (1 + c1) on the cells [B, L])`` each. They depend only on ``c1``'s sparsity, the same in every sweep, so
+        :meth:`_fit` computes them once per side (``self._layouts``) instead of once per sweep."""
+        cache = getattr(self, "_layouts", None)
+        key = id(c1)
+        if cache is not None and key in cache:
+            return cache[key]
+        counts = np.diff(c1.indptr)
+        order = np.argsort(counts, kind="stable")
+        order = order[counts[order] > 0]
+        chunks = []
+        for lo, hi in _padded_chunks(counts[order], _CG_CELLS):
+            rows = order[lo:hi]
+            cnt = counts[rows]
+            pos = np.arange(int(cnt.max()))
+            mask = pos[None, :] < cnt[:, None]  # [B, L]
+            at = np.minimum(c1.indptr[rows][:, None] + pos[None, :], c1.indptr[rows + 1][:, None] - 1)
+            c = np.where(mask, c1.data[at], 0.0).astype(dtype)  # c1 on the cells, 0 on the padding
+            chunks.append((rows, mask, c1.indices[at], c, ((c + 1.0) * mask).astype(dtype)))
+        if cache is not None:
+            cache[key] = chunks
+        return chunks
 
     def _loss_from_cells(self, x, y, cells: float) -> float:
         x64, y64 = x.astype(np.float64), y.astype(np.float64)

@@ -8,6 +8,7 @@
   ``"neumf"`` (GMF + MLP, optionally pre-trained) and ``"two_tower"`` (with genre side features), compiled
   with Adam and binary cross-entropy;
 * :func:`train` - fresh sampled negatives every epoch, per-epoch HR@10 / NDCG@10, seeded;
+  :func:`epochs_at_scale` - an epoch count tuned on ml-latest-small, as many Adam steps on larger data;
 * :class:`KerasRecommender` - the classical recommenders' interface for any of them (batched scoring,
   embeddings, ``similar_items``, ``.keras`` save/load);
 * :class:`TwoTowerIndex`, :func:`serving_cost` - precomputed item vectors and brute-force retrieval;
@@ -18,6 +19,7 @@ This is the first module (left to right: data, interactions, similarity, classic
 imports TensorFlow / Keras.
 """
 
+from ..common import epochs_at_scale
 from .adapter import KerasRecommender, fit_model
 from .builders import DEFAULTS, LABEL_DEFAULTS, VALID_INTERACTIONS, build_model
 from .serving import TwoTowerIndex, VectorIndex, serving_cost
@@ -34,6 +36,7 @@ __all__ = [
     "VectorIndex",
     "build_model",
     "epoch_rows",
+    "epochs_at_scale",
     "fit_model",
     "load_model",
     "serving_cost",

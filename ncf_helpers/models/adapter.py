@@ -21,6 +21,7 @@ per-epoch evaluation of :func:`train` costs little next to an epoch (~2 s).
 
 from __future__ import annotations
 
+from ..common import epochs_at_scale
 from .builders import (
     BUILD_OPTIONS,
     DEFAULTS,
@@ -74,7 +75,8 @@ def fit_model(
     """Build, train and wrap a model in one line: ``rec, history = fit_model(split, "gmf")``. Lessons 04-06.
 
     ``options`` are any :func:`build_model` or :func:`train` option; anything not given comes from
-    :data:`DEFAULTS` ``[interaction]``. Extras:
+    :data:`DEFAULTS` ``[interaction]`` (``epochs`` through :func:`~ncf_helpers.common.epochs_at_scale`: the
+    same count on ml-latest-small, fewer on larger data). Extras:
 
     * ``pretrained=True`` with ``"neumf"``: first train a GMF and an MLP with their defaults, then initialise the
       NeuMF from them (``alpha``) and fine-tune with :data:`PRETRAINED_NEUMF` settings; or pass
@@ -91,6 +93,7 @@ def fit_model(
         )
     if epochs is not None:
         options["epochs"] = epochs
+    epochs_given = "epochs" in options
     extra = {}
     pretrained = options.pop("pretrained", None)
     if pretrained is not None and pretrained is not False:
@@ -109,6 +112,8 @@ def fit_model(
             raise ValueError("user_features='profile' needs item_features (e.g. dataset.genre_matrix()).")
         options["user_features"] = user_genre_profile(split, options["item_features"])
     config = {**DEFAULTS[interaction], **options}
+    if not epochs_given:  # the tuned count, as many Adam steps on data larger than ml-latest-small
+        config["epochs"] = epochs_at_scale(config["epochs"], split)
     if "pretrained" in config:
         # sizes come from the pre-trained models unless given explicitly
         for key in ("embedding_dim", "mlp_embedding_dim", "hidden"):

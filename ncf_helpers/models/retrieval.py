@@ -38,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from ..common import set_seed, whole_number
+from ..common import epochs_at_scale, set_seed, whole_number
 from ..data.splits import positives
 
 __all__ = [
@@ -315,7 +315,8 @@ def fit_retrieval(
     """Train a query tower and an item tower on ``split.train``'s positives with one of :data:`LOSSES`. Lesson 07.
 
     Every loss sees the same batches of positives (shuffled by ``seed``), the same towers and the same Adam
-    optimizer; ``None`` settings come from :data:`RETRIEVAL_DEFAULTS`. ``context``: float ``[len(train), c]``,
+    optimizer; ``None`` settings come from :data:`RETRIEVAL_DEFAULTS` (``epochs`` through
+    :func:`~ncf_helpers.common.epochs_at_scale`: fewer on data larger than ml-latest-small). ``context``: float ``[len(train), c]``,
     one row of request features per training positive (lesson 07, section 2), fed to the query tower.
     ``item_features``/``item_id``: see :func:`build_towers`. ``train``: a DataFrame of positives to use
     instead of ``split.train`` (e.g. without the fresh items). ``jit_compile``: XLA-compile the training step
@@ -344,6 +345,8 @@ def fit_retrieval(
     items = rows["item_idx"].to_numpy(np.int32)
     if len(users) < 2:
         raise ValueError("fit_retrieval needs at least two training positives.")
+    if epochs is None:  # tuned on ml-latest-small: as many Adam steps on larger data
+        cfg["epochs"] = epochs_at_scale(cfg["epochs"], len(users))
     ctx = None
     if context is not None:
         ctx = np.asarray(context, np.float32)

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from ..common import set_seed, whole_number
+from ..common import epochs_at_scale, set_seed, whole_number
 from ..data.splits import Split, sample_negatives
 from .builders import DEFAULTS, interaction_of, set_known_items, table_sizes
 from .scoring import KerasScorer
@@ -372,7 +372,8 @@ def train(
     split : a ``Split`` (or a DataFrame of training rows ``user_idx, item_idx[, label]``; then no per-epoch
         evaluation). With a ``label`` column, ``label == 1`` rows are positives and ``label == 0`` rows explicit
         negatives (the original course's protocol: ``num_negatives=0`` trains on the labels alone).
-    epochs : passes over the training positives (positive whole number).
+    epochs : passes over the training positives (positive whole number). ``None``: the entry in :data:`DEFAULTS`,
+        through :func:`epochs_at_scale` (the same number on ml-latest-small, fewer on data with more positives).
     num_negatives : sampled negatives per positive, drawn anew each epoch (``>= 0``; the paper's 4).
     batch_size : rows per Adam step (4096 by default: see the module docstring for why).
     seed : ``set_seed(seed + initial_epoch)`` (``keras.utils.set_random_seed``) is called first, and epoch ``e``'s negatives and
@@ -398,10 +399,10 @@ def train(
     """
     interaction = interaction_of(model)
     defaults = DEFAULTS[interaction]
-    epochs = defaults["epochs"] if epochs is None else epochs
     num_negatives = defaults["num_negatives"] if num_negatives is None else num_negatives
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
-    epochs = whole_number(epochs, "epochs")
+    if epochs is not None:
+        epochs = whole_number(epochs, "epochs")
     batch_size = whole_number(batch_size, "batch_size")
     num_negatives = whole_number(num_negatives, "num_negatives", minimum=0)
     initial_epoch = whole_number(initial_epoch, "initial_epoch", minimum=0)
@@ -417,6 +418,8 @@ def train(
     pos_u, pos_i, neg_u, neg_i = _training_rows(split)
     if len(pos_u) == 0:
         raise ValueError("The training table has no positive rows (label == 1): nothing to learn from.")
+    if epochs is None:  # the tuned default, as many Adam steps as on ml-latest-small on larger data
+        epochs = epochs_at_scale(defaults["epochs"], len(pos_u))
     if num_negatives == 0 and len(neg_u) == 0:
         raise ValueError(
             "num_negatives=0 and the training table has no label == 0 rows: every target would be 1. "

@@ -363,7 +363,8 @@ def labels_comparison(
 
 # ---------------------------------------------------------------------------------------------- recorded runs
 RECORDED_DIR = Path(__file__).resolve().parent / "recorded"
-"""Where :func:`save_recorded` writes and :func:`find_recorded` looks: ``comparison_<dataset>.json``."""
+"""Where :func:`save_recorded` writes and :func:`find_recorded` looks: ``comparison_<dataset>.json`` (or
+``.json.gz``)."""
 
 _RECORDED_FORMAT = 2
 
@@ -409,7 +410,19 @@ def model_settings() -> dict:
 
 
 def _recorded_path(dataset: str, path=None) -> Path:
-    return Path(path) if path is not None else RECORDED_DIR / f"comparison_{dataset}.json"
+    """``comparison_<dataset>.json``, or its gzipped ``.json.gz`` when only that exists (the larger records)."""
+    if path is not None:
+        return Path(path)
+    plain = RECORDED_DIR / f"comparison_{dataset}.json"
+    packed = plain.with_name(plain.name + ".gz")
+    return packed if packed.exists() and not plain.exists() else plain
+
+
+def _read_recorded(target: Path) -> dict:
+    import gzip
+
+    raw = target.read_bytes()
+    return json.loads(gzip.decompress(raw) if target.name.endswith(".gz") else raw)
 
 
 _PER_USER_COLUMNS = ("hr", "ndcg", "full_hr", "full_ndcg")
@@ -448,13 +461,15 @@ def save_recorded(
     info: dict | None = None,
     path=None,
     more=(),
+    compress: bool = False,
 ) -> Path:
     """Write ``comparison`` on ``split`` (its results, per-user and per-seed hits and the protocol ``curve``;
     never the ratings) as the recorded run for ``dataset`` (``benchmarks/comparison.py``). ``more``: further
     ``(comparison, split, curve)`` triples run with the same seeds on other splits of the same data (the time
     split, the original course's random split), each found again by its split's fingerprint. ``epochs`` is
-    what :func:`compare_models` was given; ``info`` free-form provenance (machine, versions, date). Written to a
-    temp file, then renamed."""
+    what :func:`compare_models` was given; ``info`` free-form provenance (machine, versions, date). ``compress``:
+    write ``comparison_<dataset>.json.gz`` instead (gzip, reproducible bytes), for the larger data sets. Written
+    to a temp file, then renamed."""
     runs = [(comparison, split, curve), *more]
     for other, _, _ in runs[1:]:
         if tuple(other.seeds) != tuple(comparison.seeds):
@@ -469,7 +484,13 @@ def save_recorded(
         "info": dict(info or {}),
         "runs": [_run_doc(c, sp, cu) for c, sp, cu in runs],
     }
-    return atomic_write(_recorded_path(dataset, path), json.dumps(doc, separators=(",", ":")))
+    text = json.dumps(doc, separators=(",", ":"))
+    if compress:
+        import gzip
+
+        target = Path(path) if path is not None else RECORDED_DIR / f"comparison_{dataset}.json.gz"
+        return atomic_write(target, gzip.compress(text.encode(), compresslevel=9, mtime=0))
+    return atomic_write(_recorded_path(dataset, path), text)
 
 
 def find_recorded(
@@ -499,8 +520,8 @@ def find_recorded(
     if not target.exists():
         return no(f"there is none for {dataset!r}")
     try:
-        doc = json.loads(target.read_text())
-    except (OSError, ValueError) as exc:
+        doc = _read_recorded(target)
+    except (OSError, ValueError, EOFError) as exc:
         return no(f"{target.name} is unreadable: {exc}")
     if doc.get("format") != _RECORDED_FORMAT:
         return no(f"{target.name} has format {doc.get('format')!r}, this code reads {_RECORDED_FORMAT}")
