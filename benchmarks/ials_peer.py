@@ -20,19 +20,14 @@ import os
 import statistics
 import time
 
-import numpy as np
 from _common import REPO, git_commit, machine, write_result
-from scale import IALS, SIZES, _Factors
+from scale import IALS, SIZES, implicit_fit, implicit_user_items
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    import scipy.sparse as sp
-    from implicit.cpu.als import AlternatingLeastSquares
-    from threadpoolctl import threadpool_limits
-
     from ncf_helpers.classic import ImplicitALS
     from ncf_helpers.data import DataUnavailableError, leave_last_one_out, load_dataset, make_synthetic
     from ncf_helpers.evaluate import evaluate
@@ -47,24 +42,13 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     for label, ds in data.items():
         split = leave_last_one_out(ds, num_negatives=99, seed=0, threshold=3.5)
-        nu, ni = split.num_users, split.num_items
-        keys = np.unique(split.train["user_idx"].to_numpy(np.int64) * ni + split.train["item_idx"].to_numpy(np.int64))
-        user_items = sp.csr_matrix((np.ones(len(keys), np.float32), (keys // ni, keys % ni)), shape=(nu, ni))
+        user_items = implicit_user_items(split)
 
         def ours(split=split):
             return ImplicitALS(seed=0, **IALS).fit(split)
 
         def theirs(user_items=user_items):
-            model = AlternatingLeastSquares(
-                factors=IALS["embedding_dim"],
-                regularization=IALS["reg"],
-                alpha=IALS["alpha"],
-                iterations=IALS["iterations"],
-                random_state=0,
-            )
-            with threadpool_limits(1, "blas"):
-                model.fit(user_items, show_progress=False)
-            return _Factors(np.asarray(model.user_factors), np.asarray(model.item_factors))
+            return implicit_fit(user_items)
 
         times = {"ours": [], "implicit": []}
         fitted = {"ours": ours(), "implicit": theirs()}  # warm-up (imports, caches, thread pools)
@@ -77,7 +61,7 @@ def main() -> None:
         med = {name: statistics.median(t) for name, t in times.items()}
         ratio = med["ours"] / med["implicit"]
         rows.append(
-            f"| {label} | {len(keys):,} | {med['ours']:.2f} ({', '.join(f'{t:.2f}' for t in times['ours'])}) | "
+            f"| {label} | {user_items.nnz:,} | {med['ours']:.2f} ({', '.join(f'{t:.2f}' for t in times['ours'])}) | "
             f"{med['implicit']:.2f} ({', '.join(f'{t:.2f}' for t in times['implicit'])}) | {ratio:.2f}x | "
             f"{'yes' if ratio <= 2 else '**no**'} | {hr['ours']:.3f} | {hr['implicit']:.3f} | "
             f"{hr['ours'] - hr['implicit']:+.3f} |"

@@ -190,19 +190,24 @@ class _Factors:
         return np.einsum("nd,nd->n", self.x[user_idx], self.y[item_idx])
 
 
-def worker_implicit(args):
+def implicit_user_items(split):
+    """The split's training positives as ``implicit``'s input: a float32 CSR ``[num_users, num_items]`` of ones
+    (duplicates counted once, as ``ImplicitALS`` does)."""
     import numpy as np
     import scipy.sparse as sp
-    from implicit.cpu.als import AlternatingLeastSquares
 
-    from ncf_helpers.data import leave_last_one_out
-    from ncf_helpers.evaluate import evaluate
-
-    rss = PeakRSS()
-    frame, nu, ni = load_frame(args.data)
-    split = leave_last_one_out(frame, num_negatives=99, seed=0, threshold=3.5, num_users=nu, num_items=ni)
+    nu, ni = split.num_users, split.num_items
     keys = np.unique(split.train["user_idx"].to_numpy(np.int64) * ni + split.train["item_idx"].to_numpy(np.int64))
-    user_items = sp.csr_matrix((np.ones(len(keys), np.float32), (keys // ni, keys % ni)), shape=(nu, ni))
+    return sp.csr_matrix((np.ones(len(keys), np.float32), (keys // ni, keys % ni)), shape=(nu, ni))
+
+
+def implicit_fit(user_items) -> _Factors:
+    """``implicit``'s ``AlternatingLeastSquares`` with :data:`IALS`'s settings, fitted on ``user_items``; its
+    factors behind the course's ``score()``. One BLAS thread: implicit's own advice (its threads do the work)."""
+    import numpy as np
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
     model = AlternatingLeastSquares(
         factors=IALS["embedding_dim"],
         regularization=IALS["reg"],
@@ -210,11 +215,21 @@ def worker_implicit(args):
         iterations=IALS["iterations"],
         random_state=0,
     )
-    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1, "blas"):
+        model.fit(user_items, show_progress=False)
+    return _Factors(np.asarray(model.user_factors), np.asarray(model.item_factors))
 
-    with threadpool_limits(1, "blas"):  # implicit's own advice: its threads, not OpenBLAS's, do the work
-        timed(rss, "fit:implicit", lambda: model.fit(user_items, show_progress=False))
-    res = evaluate(_Factors(np.asarray(model.user_factors), np.asarray(model.item_factors)), split, "sampled", k=10)
+
+def worker_implicit(args):
+    from ncf_helpers.data import leave_last_one_out
+    from ncf_helpers.evaluate import evaluate
+
+    rss = PeakRSS()
+    frame, nu, ni = load_frame(args.data)
+    split = leave_last_one_out(frame, num_negatives=99, seed=0, threshold=3.5, num_users=nu, num_items=ni)
+    user_items = implicit_user_items(split)
+    factors, _ = timed(rss, "fit:implicit", lambda: implicit_fit(user_items))
+    res = evaluate(factors, split, "sampled", k=10)
     emit(event="metric", step="sampled:implicit", hr=res.hr)
 
 

@@ -222,8 +222,8 @@ explicit MF, trained on star ratings rather than positives)."""
 def epochs_at_scale(epochs: int, data, *, minimum: int = 1) -> int:
     """The number of epochs that gives a model at least as many optimizer steps on ``data`` as ``epochs`` epochs
     give it on ml-latest-small: ``ceil(epochs * reference / size)``, at least ``minimum``, never more than
-    ``epochs``. On ml-latest-small itself, or anything smaller, it returns ``epochs`` unchanged. Lessons 03-07,
-    and ``ncf_helpers.models.train`` / ``fit_retrieval`` for ``epochs=None``.
+    ``epochs``. On ml-latest-small itself, or anything smaller, it returns ``epochs`` unchanged. Lessons 03-05,
+    and ``ncf_helpers.models.train`` / ``fit_model`` / ``fit_retrieval`` for the epochs they default to.
 
     ``data``: a ``Split`` (size = its training positives, ``label == 1`` rows if it has labels; reference
     :data:`REFERENCE_POSITIVES`), a ``Dataset`` (size = its ratings; reference :data:`REFERENCE_RATINGS`) or the

@@ -258,22 +258,22 @@ class ImplicitALS(Recommender):
         x = rng.normal(0.0, self.init_std, (self.num_users, d)).astype(dtype)
         y = rng.normal(0.0, self.init_std, (self.num_items, d)).astype(dtype)
         rows = []
-        self._layouts = {}  # conjugate gradient's chunks of c1 and c1t, built in the first sweep (_cg_layout)
+        # conjugate gradient's chunks depend only on where the cells are: built once per side, not per sweep
+        layout = (None, None) if self.solver == "exact" else (self._cg_layout(c1, dtype), self._cg_layout(c1t, dtype))
         for it in range(1, self.iterations + 1):
-            x = self._solve(y, c1, x)
+            x = self._solve(y, c1, x, chunks=layout[0])
             if self.solver == "exact":
                 y = self._solve(x, c1t, y)
                 loss = self._loss(x, y, c1)
             else:  # the item sweep also returns the loss terms of the stored cells, from its own gathers
-                y, cells = self._solve(x, c1t, y, cell_terms=True)
+                y, cells = self._solve(x, c1t, y, cell_terms=True, chunks=layout[1])
                 loss = self._loss_from_cells(x, y, cells)
             rows.append({"iteration": it, "loss": loss})
-        del self._layouts
         # scored in float64 (score() and score_all() then agree to the last bit whatever the solver's dtype)
         self._x, self._y = x.astype(np.float64), y.astype(np.float64)
         self.history = pd.DataFrame(rows)
 
-    def _solve(self, other: np.ndarray, c1: sp.csr_matrix, current: np.ndarray, cell_terms: bool = False):
+    def _solve(self, other: np.ndarray, c1: sp.csr_matrix, current: np.ndarray, cell_terms: bool = False, chunks=None):
         """Least-squares factors for every row of ``c1`` (users, or items with ``c1.T``) given the other side's
         factors ``other [m, d]``: for row ``u`` solve ``A_u x_u = b_u`` with
 
@@ -281,7 +281,7 @@ class ImplicitALS(Recommender):
         row's stored cells) and ``b_u = sum_i (1 + c1_ui) o_i`` (the preference is 1 exactly there).
         Computed in ``other``'s dtype. With ``cell_terms`` (conjugate gradient only) also returns
         ``sum over stored cells of (1 + c1) (1 - s)^2 - s^2`` for the new factors (``s = x_u . o_i``), the part of
-        :meth:`_loss` that needs the cells.
+        :meth:`_loss` that needs the cells. ``chunks``: :meth:`_cg_layout` of ``c1`` if already built.
         """
         gram = other.T @ other + self.reg * np.eye(other.shape[1], dtype=other.dtype)  # Y^T Y + reg I, once per sweep
         if self.solver == "exact":
@@ -289,7 +289,9 @@ class ImplicitALS(Recommender):
             conf.data = conf.data + 1.0  # c_ui on the stored cells
             b = np.asarray(conf @ other)  # [n, d] = Y^T C_u p_u
             return self._solve_exact(other, c1, gram, b)
-        out, cells = self._solve_cg(other, c1, gram, current)
+        if chunks is None:
+            chunks = self._cg_layout(c1, other.dtype)
+        out, cells = self._solve_cg(other, c1.shape[0], gram, current, chunks)
         return (out, cells) if cell_terms else out
 
     @staticmethod
@@ -311,7 +313,7 @@ class ImplicitALS(Recommender):
             out[idx] = np.linalg.solve(a, b[idx, :, None])[:, :, 0]
         return out
 
-    def _solve_cg(self, other, c1, gram, x):
+    def _solve_cg(self, other, n, gram, x, chunks):
         """A few conjugate-gradient steps from the current factors ``x`` (Takacs, Pilaszy & Tikk 2011, as in
         ``implicit``), for every row of ``c1``. ``A_u v = (O^T O + reg I) v + sum_i c1_ui (o_i . v) o_i``: the
         second term touches only the row's stored cells, so a step costs O(nnz d + n d^2) instead of the
@@ -324,12 +326,12 @@ class ImplicitALS(Recommender):
         ``o_i . v``) and ``(c1 * dots) @ O``, on an array that stays in the CPU cache for all the steps. A row
         with no stored cell has ``b = 0``, hence ``x = 0`` exactly (on ml-latest-small about 40% of the items
         have no positive in training)."""
-        n, d = c1.shape[0], other.shape[1]
+        d = other.shape[1]
         dtype = other.dtype
         gram = gram.astype(dtype)
         out = np.zeros((n, d), dtype=dtype)
         cells = 0.0
-        for rows, mask, columns, c, weight in self._cg_layout(c1, dtype):
+        for rows, mask, columns, c, weight in chunks:
             o = other[columns]  # [B, L, d]: the only gather a sweep needs
             b = np.matmul(weight[:, None, :], o)[:, 0, :]  # Y^T C_u p_u
 
@@ -358,14 +360,11 @@ class ImplicitALS(Recommender):
             cells += float(np.sum(np.where(mask, (1.0 + c) * (1.0 - sc) ** 2 - sc**2, 0.0)))
         return out, cells
 
-    def _cg_layout(self, c1: sp.csr_matrix, dtype) -> list:
+    @staticmethod
+    def _cg_layout(c1: sp.csr_matrix, dtype) -> list:
         """The chunks of :meth:`_solve_cg` for the rows of ``c1``: ``(rows, mask [B, L], columns [B, L], c1 [B, L],
         (1 + c1) on the cells [B, L])`` each. They depend only on ``c1``'s sparsity, the same in every sweep, so
-        :meth:`_fit` computes them once per side (``self._layouts``) instead of once per sweep."""
-        cache = getattr(self, "_layouts", None)
-        key = id(c1)
-        if cache is not None and key in cache:
-            return cache[key]
+        :meth:`_fit` builds them once per side instead of once per sweep."""
         counts = np.diff(c1.indptr)
         order = np.argsort(counts, kind="stable")
         order = order[counts[order] > 0]
@@ -378,8 +377,6 @@ class ImplicitALS(Recommender):
             at = np.minimum(c1.indptr[rows][:, None] + pos[None, :], c1.indptr[rows + 1][:, None] - 1)
             c = np.where(mask, c1.data[at], 0.0).astype(dtype)  # c1 on the cells, 0 on the padding
             chunks.append((rows, mask, c1.indices[at], c, ((c + 1.0) * mask).astype(dtype)))
-        if cache is not None:
-            cache[key] = chunks
         return chunks
 
     def _loss_from_cells(self, x, y, cells: float) -> float:

@@ -316,8 +316,9 @@ def fit_retrieval(
 
     Every loss sees the same batches of positives (shuffled by ``seed``), the same towers and the same Adam
     optimizer; ``None`` settings come from :data:`RETRIEVAL_DEFAULTS` (``epochs`` through
-    :func:`~ncf_helpers.common.epochs_at_scale`: fewer on data larger than ml-latest-small). ``context``: float ``[len(train), c]``,
-    one row of request features per training positive (lesson 07, section 2), fed to the query tower.
+    :func:`~ncf_helpers.common.epochs_at_scale`: fewer on data larger than ml-latest-small). ``context``: float
+    ``[len(train), c]``, one row of request features per training positive (lesson 07, section 2), fed to the
+    query tower.
     ``item_features``/``item_id``: see :func:`build_towers`. ``train``: a DataFrame of positives to use
     instead of ``split.train`` (e.g. without the fresh items). ``jit_compile``: XLA-compile the training step
     (it did not pay off for these small towers). Returns a :class:`RetrievalModel`.
